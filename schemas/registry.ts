@@ -1,0 +1,69 @@
+/**
+ * Loads every schema in schemas/ into one Ajv (JSON Schema 2020-12) instance, so that config,
+ * HTTP bodies and event payloads are validated from the same files.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { SCHEMA_DIR } from './files.js';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export type SchemaDocument = { $id: string; [key: string]: unknown };
+
+function loadSchemaDocuments(): SchemaDocument[] {
+  const entries = readdirSync(SCHEMA_DIR, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.schema.json'))
+    .map((e) => relative(SCHEMA_DIR, join(e.parentPath, e.name)))
+    .sort()
+    .map((file) => JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as SchemaDocument);
+}
+
+let documents: SchemaDocument[] | undefined;
+let ajv: Ajv2020 | undefined;
+
+/** Every schema document, parsed once. */
+export function schemaDocuments(): readonly SchemaDocument[] {
+  documents ??= loadSchemaDocuments();
+  return documents;
+}
+
+/** The shared validator: strict, all formats, no coercion, no defaults injected. */
+export function getAjv(): Ajv2020 {
+  if (!ajv) {
+    ajv = new Ajv2020({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
+    addFormats(ajv);
+    for (const doc of schemaDocuments()) ajv.addSchema(doc);
+  }
+  return ajv;
+}
+
+export const SCHEMA_BASE = 'https://schemas.jit-provisioning.dev/';
+
+/** A compiled validator for a schema ($id or $id#/$defs/Name, relative ids resolved on SCHEMA_BASE). */
+export function validatorFor<T>(ref: string): ValidateFunction<T> {
+  const id = ref.startsWith('https://') ? ref : `${SCHEMA_BASE}${ref}`;
+  const validate = getAjv().getSchema<T>(id);
+  if (!validate) throw new Error(`unknown schema ${id}`);
+  return validate;
+}
+
+/** One readable line per validation error: where, and what was expected. */
+export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root = 'body'): string[] {
+  return (errors ?? []).map((e) => {
+    const where = `${root}${e.instancePath.replaceAll('/', '.')}`;
+    switch (e.keyword) {
+      case 'additionalProperties':
+        return `${where} has an unknown field '${String(e.params['additionalProperty'])}'`;
+      case 'required':
+        return `${where} is missing '${String(e.params['missingProperty'])}'`;
+      case 'enum':
+        return `${where} must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      default:
+        return `${where} ${e.message ?? 'is not valid'}`;
+    }
+  });
+}

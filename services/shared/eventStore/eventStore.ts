@@ -1,0 +1,111 @@
+/**
+ * The EventStore port. Adapters (sqlite, postgres) are factories returning this interface; the
+ * contract suite in eventStoreContract.ts is what "an adapter works" means.
+ */
+import type { NewEvent, RawRecordedEvent, RecordedEvent } from '../../../events/envelope.js';
+
+/** A number is the revision the stream must be at (0-based, the revision of its last event). */
+export type ExpectedRevision = number | 'no-stream' | 'stream-exists' | 'any';
+
+/**
+ * A uniqueness claim written atomically with an append: at most one owner per (scope, key).
+ * Usernames, linked identities and processed login ids use it.
+ */
+export type Claim = Readonly<{ scope: string; key: string; owner: string }>;
+
+export type AppendOptions = Readonly<{
+  expectedRevision: ExpectedRevision;
+  /** Inserted in the same transaction; a claim already held by another owner fails the append. */
+  claims?: readonly Claim[];
+  /** Deleted in the same transaction when held by the given owner. */
+  releases?: readonly Claim[];
+}>;
+
+export type AppendResult = Readonly<{
+  nextExpectedRevision: number;
+  lastPosition: number;
+  records: readonly RecordedEvent[];
+}>;
+
+export type ReadAllOptions = Readonly<{
+  /** Only events with a position greater than this (0 = from the beginning). */
+  after?: number;
+  maxCount?: number;
+}>;
+
+export type EventBatchHandler = (events: readonly RawRecordedEvent[]) => Promise<void> | void;
+
+export interface Subscription {
+  /** Resolves once the subscriber has processed everything that was in the store when it started. */
+  readonly caughtUp: Promise<void>;
+  /** Position of the last event handed to the handler and processed without error. */
+  position(): number;
+  stop(): Promise<void>;
+}
+
+export interface EventStore {
+  readonly kind: 'sqlite' | 'postgres';
+  appendToStream(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  /** The stream's events in revision order; an empty array when the stream does not exist. */
+  readStream(streamId: string, options?: { fromRevision?: number; maxCount?: number }): Promise<RecordedEvent[]>;
+  /** Events of every stream in position order: the log. Types are not checked here. */
+  readAll(options?: ReadAllOptions): Promise<RawRecordedEvent[]>;
+  /** Position of the last committed event (0 when empty). */
+  headPosition(): Promise<number>;
+  /** The owner of a claim, if any. */
+  findClaim(scope: string, key: string): Promise<string | undefined>;
+  /** Delivers the log from `after` on, in order and in batches, then every new event as it commits. */
+  subscribeToAll(options: { after: number; handler: EventBatchHandler; batchSize?: number }): Subscription;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  readonly streamId: string;
+  readonly expected: ExpectedRevision;
+  readonly actual: number | 'no-stream';
+  constructor(streamId: string, expected: ExpectedRevision, actual: number | 'no-stream') {
+    super(`stream ${streamId} is at revision ${String(actual)}, expected ${String(expected)}`);
+    this.name = 'WrongExpectedRevisionError';
+    this.streamId = streamId;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class ClaimConflictError extends Error {
+  readonly claim: Claim;
+  readonly heldBy: string;
+  constructor(claim: Claim, heldBy: string) {
+    super(`${claim.scope} '${claim.key}' is held by ${heldBy}`);
+    this.name = 'ClaimConflictError';
+    this.claim = claim;
+    this.heldBy = heldBy;
+  }
+}
+
+export class DuplicateEventIdError extends Error {
+  readonly eventId: string;
+  constructor(eventId: string, options?: { cause?: unknown }) {
+    super(`an event with id ${eventId} is already stored`, options);
+    this.name = 'DuplicateEventIdError';
+    this.eventId = eventId;
+  }
+}
+
+/** Checks an expected revision against the stream's current one (shared by every adapter). */
+export function checkExpectedRevision(streamId: string, expected: ExpectedRevision, actual: number | undefined): void {
+  const current = actual ?? 'no-stream';
+  const ok =
+    expected === 'any' ||
+    (expected === 'no-stream' && actual === undefined) ||
+    (expected === 'stream-exists' && actual !== undefined) ||
+    (typeof expected === 'number' && expected === actual);
+  if (!ok) throw new WrongExpectedRevisionError(streamId, expected, current);
+}
+
+export function assertAppendable(streamId: string, events: readonly NewEvent[]): void {
+  if (streamId.length === 0 || streamId.length > 200) throw new RangeError('stream id must have 1 to 200 characters');
+  if (events.length === 0) throw new RangeError('append needs at least one event');
+  const ids = new Set(events.map((e) => e.eventId));
+  if (ids.size !== events.length) throw new DuplicateEventIdError(events.find((e, i) => events.findIndex((o) => o.eventId === e.eventId) !== i)?.eventId ?? '');
+}

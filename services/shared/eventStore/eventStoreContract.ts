@@ -1,0 +1,186 @@
+/**
+ * The contract every EventStore adapter must pass. Each adapter's test file calls
+ * testEventStoreContract with a factory that hands out an empty store.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Test } from 'tap';
+import type { NewEvent, RawRecordedEvent } from '../../../events/envelope.js';
+import {
+  ClaimConflictError,
+  DuplicateEventIdError,
+  WrongExpectedRevisionError,
+  type EventStore,
+} from './eventStore.js';
+
+export type EventStoreFactory = () => Promise<{ store: EventStore; cleanup: () => Promise<void> }>;
+
+export function deactivated(userId = randomUUID(), eventId = randomUUID()): NewEvent {
+  return {
+    eventId,
+    type: 'UserDeactivated',
+    data: { 'user-id': userId, reason: 'admin' },
+    metadata: { correlationId: randomUUID(), actor: 'admin:test', schemaVersion: 1 },
+  };
+}
+
+export function testEventStoreContract(t: Test, name: string, factory: EventStoreFactory): void {
+  const withStore = (title: string, body: (t: Test, store: EventStore) => Promise<void>) =>
+    t.test(`${name}: ${title}`, async (t) => {
+      const { store, cleanup } = await factory();
+      t.teardown(cleanup);
+      await body(t, store);
+    });
+
+  withStore('appends to a new stream and reads it back in order', async (t, store) => {
+    const events = [deactivated(), deactivated(), deactivated()];
+    const result = await store.appendToStream('user-a', events, { expectedRevision: 'no-stream' });
+    t.equal(result.nextExpectedRevision, 2);
+    t.equal(result.lastPosition, 3);
+    const read = await store.readStream('user-a');
+    t.same(read.map((e) => e.eventId), events.map((e) => e.eventId));
+    t.same(read.map((e) => e.revision), [0, 1, 2]);
+    t.same(read.map((e) => e.position), [1, 2, 3]);
+    t.same(read[0]?.data, events[0]?.data);
+    t.same(read[0]?.metadata, events[0]?.metadata);
+    t.match(read[0]?.recordedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    t.same(await store.readStream('user-a', { fromRevision: 1, maxCount: 1 }).then((r) => r.map((e) => e.revision)), [1]);
+    t.same(await store.readStream('nobody'), []);
+  });
+
+  withStore('enforces the expected revision and writes nothing on a mismatch', async (t, store) => {
+    await store.appendToStream('s', [deactivated()], { expectedRevision: 'no-stream' });
+    await t.rejects(store.appendToStream('s', [deactivated()], { expectedRevision: 'no-stream' }), WrongExpectedRevisionError);
+    await t.rejects(store.appendToStream('s', [deactivated()], { expectedRevision: 5 }), WrongExpectedRevisionError);
+    await t.rejects(store.appendToStream('missing', [deactivated()], { expectedRevision: 'stream-exists' }), WrongExpectedRevisionError);
+    await t.rejects(store.appendToStream('missing', [deactivated()], { expectedRevision: 0 }), WrongExpectedRevisionError);
+    t.equal(await store.headPosition(), 1);
+    await store.appendToStream('s', [deactivated()], { expectedRevision: 0 });
+    await store.appendToStream('s', [deactivated()], { expectedRevision: 'stream-exists' });
+    await store.appendToStream('s', [deactivated()], { expectedRevision: 'any' });
+    await store.appendToStream('other', [deactivated()], { expectedRevision: 'any' });
+    t.same((await store.readStream('s')).map((e) => e.revision), [0, 1, 2, 3]);
+    t.equal(await store.headPosition(), 5);
+  });
+
+  withStore('keeps the global position gap-free and ordered across streams', async (t, store) => {
+    for (let i = 0; i < 10; i++) {
+      await store.appendToStream(`stream-${i % 3}`, [deactivated(), deactivated()], { expectedRevision: 'any' });
+      await t.rejects(store.appendToStream(`stream-${i % 3}`, [deactivated()], { expectedRevision: 'no-stream' }));
+    }
+    const all = await store.readAll();
+    t.same(all.map((e) => e.position), Array.from({ length: 20 }, (_, i) => i + 1));
+    t.same((await store.readAll({ after: 15 })).map((e) => e.position), [16, 17, 18, 19, 20]);
+    t.same((await store.readAll({ after: 3, maxCount: 2 })).map((e) => e.position), [4, 5]);
+    t.same(await store.readAll({ after: 20 }), []);
+  });
+
+  withStore('rejects duplicate event ids atomically', async (t, store) => {
+    const first = deactivated();
+    await store.appendToStream('a', [first], { expectedRevision: 'no-stream' });
+    await t.rejects(store.appendToStream('b', [deactivated(), { ...deactivated(), eventId: first.eventId }], { expectedRevision: 'any' }), DuplicateEventIdError);
+    const same = deactivated();
+    await t.rejects(store.appendToStream('c', [same, same], { expectedRevision: 'any' }), DuplicateEventIdError);
+    t.same(await store.readStream('b'), []);
+    t.same(await store.readStream('c'), []);
+    t.equal(await store.headPosition(), 1);
+  });
+
+  withStore('rejects events whose data breaks their schema, writing nothing', async (t, store) => {
+    const bad = { ...deactivated(), data: { 'user-id': 'not-a-uuid', reason: 'admin' } } as unknown as NewEvent;
+    await t.rejects(store.appendToStream('a', [deactivated(), bad], { expectedRevision: 'any' }), TypeError);
+    const unknown = { ...deactivated(), type: 'UserTeleported' } as unknown as NewEvent;
+    await t.rejects(store.appendToStream('a', [unknown], { expectedRevision: 'any' }), TypeError);
+    t.equal(await store.headPosition(), 0);
+  });
+
+  withStore('holds claims atomically with the append', async (t, store) => {
+    const alice = { scope: 'username', key: 'alice', owner: 'user-1' };
+    await store.appendToStream('user-1', [deactivated()], { expectedRevision: 'no-stream', claims: [alice] });
+    t.equal(await store.findClaim('username', 'alice'), 'user-1');
+    t.equal(await store.findClaim('username', 'bob'), undefined);
+    t.equal(await store.findClaim('other-scope', 'alice'), undefined);
+
+    const error = await store
+      .appendToStream('user-2', [deactivated()], { expectedRevision: 'no-stream', claims: [{ ...alice, owner: 'user-2' }] })
+      .catch((e: unknown) => e);
+    t.type(error, ClaimConflictError);
+    t.equal((error as ClaimConflictError).heldBy, 'user-1');
+    t.same(await store.readStream('user-2'), [], 'the append failed as a whole');
+
+    // The owner may claim again (idempotent) and release; releasing someone else's claim does nothing.
+    await store.appendToStream('user-1', [deactivated()], { expectedRevision: 0, claims: [alice] });
+    await store.appendToStream('user-2', [deactivated()], { expectedRevision: 'no-stream', releases: [{ ...alice, owner: 'user-2' }] });
+    t.equal(await store.findClaim('username', 'alice'), 'user-1');
+    await store.appendToStream('user-1', [deactivated()], {
+      expectedRevision: 1,
+      releases: [alice],
+      claims: [{ scope: 'username', key: 'alicia', owner: 'user-1' }],
+    });
+    t.equal(await store.findClaim('username', 'alice'), undefined);
+    await store.appendToStream('user-2', [deactivated()], { expectedRevision: 0, claims: [{ ...alice, owner: 'user-2' }] });
+    t.equal(await store.findClaim('username', 'alice'), 'user-2');
+  });
+
+  withStore('lets exactly one of many concurrent appends with the same expected revision win', async (t, store) => {
+    await store.appendToStream('race', [deactivated()], { expectedRevision: 'no-stream' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => store.appendToStream('race', [deactivated()], { expectedRevision: 0 })),
+    );
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    t.ok(results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof WrongExpectedRevisionError));
+    const firsts = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        store.appendToStream(`first-${i}`, [deactivated()], { expectedRevision: 'no-stream', claims: [{ scope: 'username', key: 'same', owner: `first-${i}` }] }),
+      ),
+    );
+    t.equal(firsts.filter((r) => r.status === 'fulfilled').length, 1, 'one claim wins');
+  });
+
+  withStore('subscribes: catches up, then follows new appends in order', async (t, store) => {
+    for (let i = 0; i < 7; i++) await store.appendToStream(`s-${i}`, [deactivated()], { expectedRevision: 'no-stream' });
+    const seen: RawRecordedEvent[] = [];
+    const subscription = store.subscribeToAll({ after: 2, batchSize: 2, handler: (batch) => void seen.push(...batch) });
+    t.teardown(() => subscription.stop());
+    await subscription.caughtUp;
+    t.same(seen.map((e) => e.position), [3, 4, 5, 6, 7]);
+    await store.appendToStream('late', [deactivated(), deactivated()], { expectedRevision: 'no-stream' });
+    await waitFor(() => seen.length === 7);
+    t.same(seen.map((e) => e.position), [3, 4, 5, 6, 7, 8, 9]);
+    t.equal(subscription.position(), 9);
+    await subscription.stop();
+    await store.appendToStream('after-stop', [deactivated()], { expectedRevision: 'no-stream' });
+    await sleep(50);
+    t.equal(seen.length, 7, 'nothing arrives after stop');
+  });
+
+  withStore('subscribes: a failing handler is retried from the same position', async (t, store) => {
+    await store.appendToStream('a', [deactivated(), deactivated(), deactivated()], { expectedRevision: 'no-stream' });
+    const seen: number[] = [];
+    let failures = 0;
+    const subscription = store.subscribeToAll({
+      after: 0,
+      batchSize: 1,
+      handler: (batch) => {
+        const position = batch[0]!.position;
+        if (position === 2 && failures < 2) {
+          failures += 1;
+          throw new Error('projection hiccup');
+        }
+        seen.push(position);
+      },
+    });
+    t.teardown(() => subscription.stop());
+    await waitFor(() => seen.length === 3, 5000);
+    t.same(seen, [1, 2, 3]);
+    t.equal(failures, 2);
+  });
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
