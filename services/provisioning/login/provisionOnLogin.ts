@@ -1,0 +1,140 @@
+/**
+ * The login command handler: read the user's stream, fold, decide, append with the expected
+ * revision and the uniqueness claims, retry on a concurrency conflict. Used by the HTTP route, the
+ * Kafka consumer of jit.logins.v1 and the SSO gateway alike.
+ */
+import { userStreamId, type UserEvent } from '../../../events/catalogue.js';
+import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
+import type { LoginSucceeded } from '../../../schemas/types.gen.js';
+import { ServiceError } from '../../shared/errors.js';
+import {
+  ClaimConflictError,
+  WrongExpectedRevisionError,
+  type Claim,
+  type EventStore,
+} from '../../shared/eventStore/eventStore.js';
+import { identityKey, userIdOf } from '../../shared/ids.js';
+import type { IdpDirectory } from '../idps/idpDirectory.js';
+import type { HandleLogin } from '../user/commands.js';
+import { decide, jitSettings } from '../user/decide.js';
+import { usernameKey } from '../user/normalize.js';
+import { outcomeOf, type LoginOutcome } from '../user/outcome.js';
+import { evolve, initialState, type EvolvableUserEvent, type UserState } from '../user/userState.js';
+import { mapLogin } from './mapLogin.js';
+
+export type LoginHandlerDeps = Readonly<{
+  store: EventStore;
+  idps: IdpDirectory;
+  now: () => Date;
+  newId: () => string;
+  maxAttempts?: number;
+}>;
+
+export type LoginContext = Readonly<{ correlationId: string; actor: string; causationId?: string }>;
+
+export type LoginResult = LoginOutcome & { readonly lastPosition: number };
+
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+type LoadedStream = { streamId: string; state: UserState; revision: number | undefined; events: RecordedEvent[] };
+
+async function loadUser(store: EventStore, userId: string): Promise<LoadedStream> {
+  const streamId = userStreamId(userId);
+  const events = await store.readStream(streamId);
+  const state = (events as RecordedEvent<UserEvent>[]).reduce<UserState>((s, e) => evolve(s, e as EvolvableUserEvent), initialState());
+  return { streamId, state, revision: events.at(-1)?.revision, events };
+}
+
+/** Claims that must hold atomically with these events: usernames, identities, the login id. */
+export function claimsFor(events: readonly UserEvent[], userId: string, loginId: string): { claims: Claim[]; releases: Claim[] } {
+  const claims: Claim[] = [{ scope: 'login', key: loginId, owner: userStreamId(userId) }];
+  const releases: Claim[] = [];
+  for (const event of events) {
+    if (event.type === 'UserProvisioned') {
+      claims.push({ scope: 'username', key: usernameKey(event.data.username), owner: userId });
+      claims.push({ scope: 'identity', key: identityKey(event.data['idp-id'], event.data.subject), owner: userId });
+    } else if (event.type === 'UserIdentityLinked') {
+      claims.push({ scope: 'identity', key: identityKey(event.data['idp-id'], event.data.subject), owner: userId });
+    } else if (event.type === 'UserUpdated' && event.data.changes.username) {
+      const { from, to } = event.data.changes.username;
+      if (usernameKey(from) !== usernameKey(to)) {
+        releases.push({ scope: 'username', key: usernameKey(from), owner: userId });
+        claims.push({ scope: 'username', key: usernameKey(to), owner: userId });
+      }
+    }
+  }
+  return { claims, releases };
+}
+
+/** The outcome a login id already produced, re-read from the events it wrote. */
+async function previousOutcome(store: EventStore, streamId: string, loginId: string): Promise<LoginResult | undefined> {
+  const events = (await store.readStream(streamId)) as RecordedEvent<UserEvent>[];
+  const last = events.findLastIndex((e) => e.metadata.loginId === loginId);
+  if (last < 0) return undefined;
+  const upTo = events.slice(0, last + 1);
+  const state = upTo.reduce<UserState>((s, e) => evolve(s, e as EvolvableUserEvent), initialState());
+  const own = upTo.filter((e) => e.metadata.loginId === loginId);
+  return { ...outcomeOf(own, state.status === 'provisioned' ? state : undefined), lastPosition: upTo[last]!.position };
+}
+
+function checkLogin(login: LoginSucceeded, ssoType: 'SAML' | 'OIDC', now: Date): void {
+  if ((ssoType === 'SAML') !== (login.protocol === 'saml')) {
+    throw new ServiceError('protocol-mismatch', `IdP ${login.idpId} is ${ssoType}; the login is ${login.protocol}`);
+  }
+  if (Date.parse(login.authenticatedAt) > now.getTime() + CLOCK_SKEW_MS) {
+    throw new ServiceError('invalid-request', 'authenticatedAt lies in the future');
+  }
+  const sub = login.claims?.['sub' as keyof typeof login.claims] as unknown;
+  if (login.protocol === 'oidc' && sub !== undefined && sub !== login.subject) {
+    throw new ServiceError('invalid-request', 'claims.sub must equal subject');
+  }
+}
+
+export async function provisionOnLogin(deps: LoginHandlerDeps, login: LoginSucceeded, context: LoginContext): Promise<LoginResult> {
+  const { store } = deps;
+  const idp = deps.idps.get(login.idpId);
+  if (!idp) throw new ServiceError('idp-not-found', `No IdP with id ${login.idpId}`);
+  checkLogin(login, idp['sso-type'], deps.now());
+
+  const mapped = mapLogin(idp, login);
+  const maxAttempts = deps.maxAttempts ?? 8;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const processedBy = await store.findClaim('login', login.loginId);
+    if (processedBy !== undefined) {
+      const previous = await previousOutcome(store, processedBy, login.loginId);
+      if (previous) return previous;
+    }
+    const ownId = (await store.findClaim('identity', identityKey(login.idpId, login.subject))) ?? userIdOf(login.idpId, login.subject);
+    let loaded = await loadUser(store, ownId);
+    const usernameOwner =
+      mapped.ok && mapped.username.kind === 'value' ? await store.findClaim('username', usernameKey(mapped.username.value)) : undefined;
+    let link = false;
+    if (loaded.state.status === 'unknown' && usernameOwner !== undefined && usernameOwner !== ownId && jitSettings(idp)['link-existing-users']) {
+      loaded = await loadUser(store, usernameOwner);
+      link = loaded.state.status === 'provisioned';
+      if (!link) loaded = await loadUser(store, ownId);
+    }
+    const userId = link ? usernameOwner! : ownId;
+    const now = deps.now();
+    const command: HandleLogin = {
+      type: 'HandleLogin',
+      data: { login, idp, mapped, userId, usernameOwner, link },
+      metadata: { now: now.toISOString() },
+    };
+    const decided = decide(command, loaded.state);
+    const metadata = { loginId: login.loginId, correlationId: context.correlationId, actor: context.actor, schemaVersion: 1, ...(context.causationId ? { causationId: context.causationId } : {}) };
+    const events: NewEvent[] = decided.map((event) => ({ ...event, eventId: deps.newId(), metadata }));
+    try {
+      const result = await store.appendToStream(loaded.streamId, events, {
+        expectedRevision: loaded.revision ?? 'no-stream',
+        ...claimsFor(decided, userId, login.loginId),
+      });
+      const after = result.records.reduce<UserState>((s, e) => evolve(s, e as RecordedEvent<UserEvent> as EvolvableUserEvent), loaded.state);
+      return { ...outcomeOf(decided, after.status === 'provisioned' ? after : undefined), lastPosition: result.lastPosition };
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError || error instanceof ClaimConflictError) continue;
+      throw error;
+    }
+  }
+  throw new ServiceError('conflict', 'The login kept conflicting with concurrent changes; try again');
+}

@@ -1,0 +1,43 @@
+/**
+ * Identity rules for names. Usernames are unique case-insensitively after Unicode NFKC and trimming;
+ * group names compare the same way. The key is what uniqueness and comparison use; the display
+ * spelling is kept as the IdP (or the first grant) sent it.
+ */
+
+/** The spelling stored for a username: NFKC, trimmed. */
+export function normalizeUsername(raw: string): string {
+  return raw.normalize('NFKC').trim();
+}
+
+/** What two usernames must share to be the same user: NFKC, trimmed, lower-cased. */
+export function usernameKey(raw: string): string {
+  return normalizeUsername(raw).toLowerCase();
+}
+
+export function normalizeGroupName(raw: string): string {
+  return raw.normalize('NFKC').trim();
+}
+
+export function groupKey(raw: string): string {
+  return normalizeGroupName(raw).toLowerCase();
+}
+
+/** Problems with a normalized username, or undefined when it is acceptable. */
+export function usernameProblem(username: string): string | undefined {
+  if (username.length === 0) return 'the mapped username is empty';
+  if (username.length > 255) return 'the mapped username is longer than 255 characters';
+  if (/\p{Cc}|\p{Cf}|\p{Zl}|\p{Zp}/u.test(username)) return 'the mapped username contains control or invisible characters';
+  return undefined;
+}
+
+/** Deduplicates group names by key, keeping the first spelling and the input order. */
+export function uniqueGroups(names: Iterable<string>): string[] {
+  const seen = new Map<string, string>();
+  for (const raw of names) {
+    const name = normalizeGroupName(raw);
+    if (name.length === 0) continue;
+    const key = groupKey(name);
+    if (!seen.has(key)) seen.set(key, name);
+  }
+  return [...seen.values()];
+}
