@@ -25,9 +25,21 @@ function loadSchemaDocuments(): SchemaDocument[] {
 let documents: SchemaDocument[] | undefined;
 let ajv: Ajv2020 | undefined;
 
-/** Every schema document, parsed once. */
+/** Rewrites relative $refs against the document's $id (fast-json-stringify does not resolve them). */
+function absoluteRefs(value: unknown, base: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => absoluteRefs(v, base));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [
+      key,
+      key === '$ref' && typeof v === 'string' ? new URL(v, base).href : absoluteRefs(v, base),
+    ]),
+  );
+}
+
+/** Every schema document, parsed once, with absolute $refs. */
 export function schemaDocuments(): readonly SchemaDocument[] {
-  documents ??= loadSchemaDocuments();
+  documents ??= loadSchemaDocuments().map((doc) => absoluteRefs(doc, doc.$id) as SchemaDocument);
   return documents;
 }
 

@@ -769,7 +769,7 @@ export interface IdentityProviderConfiguration {
 /**
  * Every settable field; which are required depends on sso-type.
  */
-export interface Fields {
+export interface IdpFields {
   /**
    * Identifier; chosen by the client or generated on POST. Cannot be changed.
    */
@@ -844,88 +844,13 @@ export interface Fields {
 /**
  * Body of POST /idps and an element of JIT_IDPS_FILE.
  */
-export interface Fields1 {
+export interface IdpInput {
   /**
    * Identifier; chosen by the client or generated on POST. Cannot be changed.
    */
   id?: string;
   name: string;
   "sso-type": "SAML" | "OIDC";
-  enabled?: boolean;
-  "button-text"?: string;
-  "include-customer-logins"?: boolean;
-  "enable-remember-me"?: boolean;
-  "jit-configuration"?: JitConfiguration;
-  /**
-   * SAML: kind of IdP (informational).
-   */
-  "idp-type"?: string;
-  /**
-   * SAML: the IdP's single sign-on URL (redirect binding).
-   */
-  "sso-url"?: string;
-  /**
-   * SAML: the IdP's entity id, expected as the response Issuer.
-   */
-  "sso-issuer"?: string;
-  /**
-   * SAML: the IdP's signing certificate (PEM or base64 DER). Only signatures by this key are accepted.
-   */
-  certificate?: string;
-  /**
-   * SAML: mapping expression for the username; empty means ${NameID}.
-   */
-  "username-attribute"?: string;
-  /**
-   * SAML: our entity id (audience); default <public url>/sso/<id>/saml/metadata.
-   */
-  "sp-entity-id"?: string;
-  /**
-   * SAML: which parts must carry a valid signature.
-   */
-  "required-signatures"?: "both" | "response" | "assertion";
-  /**
-   * SAML/OIDC: accepted clock difference.
-   */
-  "clock-skew-seconds"?: number;
-  /**
-   * OIDC: the issuer.
-   */
-  "issuer-url"?: string;
-  "client-id"?: string;
-  /**
-   * OIDC: write-only; never returned.
-   */
-  "client-secret"?: string;
-  "authorization-endpoint"?: string;
-  "token-endpoint"?: string;
-  "userinfo-endpoint"?: string;
-  /**
-   * OIDC: key set URL when discovery is disabled.
-   */
-  "jwks-uri"?: string;
-  "additional-scopes"?: AdditionalScopes;
-  /**
-   * OIDC: mapping expression for the username; empty means ${sub}.
-   */
-  "username-claim"?: string;
-  "discovery-enabled"?: boolean;
-  /**
-   * OIDC: allow http:// endpoints (tests and local IdPs only).
-   */
-  "allow-insecure-http"?: boolean;
-}
-
-/**
- * Body of PATCH /idps/{id}: the fields to change. jit-configuration is merged field by field.
- */
-export interface Fields2 {
-  /**
-   * Identifier; chosen by the client or generated on POST. Cannot be changed.
-   */
-  id?: string;
-  name?: string;
-  "sso-type"?: "SAML" | "OIDC";
   enabled?: boolean;
   "button-text"?: string;
   "include-customer-logins"?: boolean;
@@ -1065,81 +990,6 @@ export interface IdpView {
    * OIDC: whether a client secret is stored (the secret itself is never returned).
    */
   "client-secret-set"?: boolean;
-}
-
-/**
- * An IdP configuration as kept in IdP events: validated, defaults applied.
- */
-export interface Fields3 {
-  /**
-   * Identifier; chosen by the client or generated on POST. Cannot be changed.
-   */
-  id: string;
-  name: string;
-  "sso-type": "SAML" | "OIDC";
-  enabled: boolean;
-  "button-text"?: string;
-  "include-customer-logins"?: boolean;
-  "enable-remember-me"?: boolean;
-  "jit-configuration": JitConfiguration;
-  /**
-   * SAML: kind of IdP (informational).
-   */
-  "idp-type"?: string;
-  /**
-   * SAML: the IdP's single sign-on URL (redirect binding).
-   */
-  "sso-url"?: string;
-  /**
-   * SAML: the IdP's entity id, expected as the response Issuer.
-   */
-  "sso-issuer"?: string;
-  /**
-   * SAML: the IdP's signing certificate (PEM or base64 DER). Only signatures by this key are accepted.
-   */
-  certificate?: string;
-  /**
-   * SAML: mapping expression for the username; empty means ${NameID}.
-   */
-  "username-attribute"?: string;
-  /**
-   * SAML: our entity id (audience); default <public url>/sso/<id>/saml/metadata.
-   */
-  "sp-entity-id"?: string;
-  /**
-   * SAML: which parts must carry a valid signature.
-   */
-  "required-signatures"?: "both" | "response" | "assertion";
-  /**
-   * SAML/OIDC: accepted clock difference.
-   */
-  "clock-skew-seconds"?: number;
-  /**
-   * OIDC: the issuer.
-   */
-  "issuer-url"?: string;
-  "client-id"?: string;
-  /**
-   * OIDC: write-only; never returned.
-   */
-  "client-secret"?: string;
-  "authorization-endpoint"?: string;
-  "token-endpoint"?: string;
-  "userinfo-endpoint"?: string;
-  /**
-   * OIDC: key set URL when discovery is disabled.
-   */
-  "jwks-uri"?: string;
-  "additional-scopes"?: AdditionalScopes;
-  /**
-   * OIDC: mapping expression for the username; empty means ${sub}.
-   */
-  "username-claim"?: string;
-  "discovery-enabled"?: boolean;
-  /**
-   * OIDC: allow http:// endpoints (tests and local IdPs only).
-   */
-  "allow-insecure-http"?: boolean;
 }
 
 /**

@@ -4,11 +4,15 @@
  */
 import type { UserEvent } from '../../../events/catalogue.js';
 import type { IdpStored, JitConfiguration, Problem, RejectionReason } from '../../../schemas/types.gen.js';
-import type { DeactivateUser, GrantGroup, HandleLogin, MappedField, RevokeGroup, UserCommand } from './commands.js';
+import type { DeactivateUser, GrantGroup, HandleLogin, MappedField, MappedLogin, RevokeGroup, UserCommand } from './commands.js';
 import { UserStateError } from './commands.js';
 import { planGroupSync } from './groupSync.js';
-import { groupKey, normalizeGroupName, uniqueGroups, usernameKey } from './normalize.js';
+import { groupKey, normalizeGroupName, normalizeUsername, uniqueGroups, usernameKey, usernameProblem } from './normalize.js';
 import type { ProvisionedUser, UserState } from './userState.js';
+
+/** maxLength of display-name/email and of GroupName in schemas/. */
+const MAX_FIELD_LENGTH = 1024;
+const MAX_GROUP_NAME_LENGTH = 255;
 
 export type ResolvedJitConfiguration = Required<Omit<JitConfiguration, 'deactivate-after-days'>> &
   Pick<JitConfiguration, 'deactivate-after-days'>;
@@ -88,13 +92,28 @@ function handleLogin(command: HandleLogin, state: UserState): UserEvent[] {
   const mustReject = missing.length > 0 && (!keep || (state.status === 'unknown' && mapped.username.kind === 'missing'));
   if (mustReject) return reject(command, 'mapping-error', 'An attribute the mappings need is missing', missing);
 
-  const mappedUsername = mapped.username.kind === 'value' ? mapped.username.value : undefined;
+  // The stored spelling of a username is NFKC and trimmed (normalize.ts); whatever the mapping
+  // produced is normalized and checked here so that no event ever carries an unusable username.
+  const mappedUsername = mapped.username.kind === 'value' ? normalizeUsername(mapped.username.value) : undefined;
+  if (mappedUsername !== undefined) {
+    const problem = usernameProblem(mappedUsername);
+    if (problem !== undefined) {
+      return reject(command, 'mapping-error', 'The mapped username is not acceptable', [{ code: 'invalid-username', message: problem, field: 'username' }]);
+    }
+  }
+  const tooLong = lengthProblems(mapped);
+  if (tooLong.length > 0) return reject(command, 'mapping-error', 'A mapped value is too long', tooLong);
   const owner = command.data.usernameOwner;
   const usernameTaken = owner !== undefined && owner !== userId;
 
   if (state.status === 'unknown') {
-    // mappedUsername is defined here: a missing username on a first login was rejected above.
-    const username = mappedUsername ?? '';
+    // A missing username was rejected above; an unmapped one must not become an empty username.
+    if (mappedUsername === undefined) {
+      return reject(command, 'mapping-error', 'The login has no username', [
+        { code: 'username-unmapped', message: 'No username could be mapped for this login', field: 'username' },
+      ]);
+    }
+    const username = mappedUsername;
     if (usernameTaken) {
       return reject(command, 'username-conflict', `The username ${username} belongs to another user`, [], username);
     }
@@ -124,8 +143,20 @@ function handleLogin(command: HandleLogin, state: UserState): UserEvent[] {
 
   const events: UserEvent[] = [];
   const known = state.identities.some((i) => i.idpId === login.idpId && i.subject === login.subject);
+  if (!known) {
+    // A new identity only joins an existing user when its IdP opted in (link-existing-users) and
+    // its mapped username is that user's: a silent takeover never happens.
+    const mayLink =
+      command.data.link &&
+      jit['link-existing-users'] &&
+      mappedUsername !== undefined &&
+      usernameKey(mappedUsername) === usernameKey(state.username);
+    if (!mayLink) {
+      return reject(command, 'username-conflict', `The identity ${login.idpId}/${login.subject} may not be linked to user ${state.username}`, [], state.username);
+    }
+  }
   if (!state.active) return reject(command, 'user-deactivated', `User ${state.username} is deactivated`, [], state.username);
-  if (command.data.link && !known) {
+  if (!known) {
     events.push({
       type: 'UserIdentityLinked',
       data: { 'user-id': state.userId, 'idp-id': login.idpId, subject: login.subject, username: state.username, 'login-id': login.loginId },
@@ -169,6 +200,24 @@ function handleLogin(command: HandleLogin, state: UserState): UserEvent[] {
   }
   events.push(loggedIn(command));
   return events;
+}
+
+/** Mapped values the event schemas cannot carry (JSON Schema maxLength counts code points). */
+function lengthProblems(mapped: Extract<MappedLogin, { ok: true }>): Problem[] {
+  const codePoints = (text: string) => [...text].length;
+  const problems: Problem[] = [];
+  for (const [field, value] of [['display-name', mapped.displayName], ['email', mapped.email]] as const) {
+    if (value.kind === 'value' && codePoints(value.value) > MAX_FIELD_LENGTH) {
+      problems.push({ code: 'value-too-long', message: `the mapped ${field} is longer than ${MAX_FIELD_LENGTH} characters`, field });
+    }
+  }
+  if (mapped.groups.kind === 'value') {
+    const long = uniqueGroups(mapped.groups.groups).filter((g) => codePoints(g) > MAX_GROUP_NAME_LENGTH).length;
+    if (long > 0) {
+      problems.push({ code: 'invalid-group', message: `${long} group name(s) are longer than ${MAX_GROUP_NAME_LENGTH} characters`, field: 'groups' });
+    }
+  }
+  return problems;
 }
 
 function valueOr(field: MappedField, fallback: string): string {

@@ -35,6 +35,14 @@ export type ReadAllOptions = Readonly<{
 
 export type EventBatchHandler = (events: readonly RawRecordedEvent[]) => Promise<void> | void;
 
+export type SubscribeOptions = Readonly<{
+  after: number;
+  handler: EventBatchHandler;
+  batchSize?: number;
+  /** Called with every failure of a read or of the handler; the batch is then retried. */
+  onError?: (error: unknown) => void;
+}>;
+
 export interface Subscription {
   /** Resolves once the subscriber has processed everything that was in the store when it started. */
   readonly caughtUp: Promise<void>;
@@ -55,7 +63,7 @@ export interface EventStore {
   /** The owner of a claim, if any. */
   findClaim(scope: string, key: string): Promise<string | undefined>;
   /** Delivers the log from `after` on, in order and in batches, then every new event as it commits. */
-  subscribeToAll(options: { after: number; handler: EventBatchHandler; batchSize?: number }): Subscription;
+  subscribeToAll(options: SubscribeOptions): Subscription;
   close(): Promise<void>;
 }
 

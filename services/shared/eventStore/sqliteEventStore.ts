@@ -152,7 +152,7 @@ export function getSqliteEventStore(db: SqliteDatabase, options: { now?: () => D
     async findClaim(scope, key) {
       return statements.claimOwner.get(scope, key)?.owner;
     },
-    subscribeToAll({ after, handler, batchSize }) {
+    subscribeToAll({ after, handler, batchSize, onError }) {
       return startPollingSubscription({
         read: async (from, max) => readAll(from, max),
         wake: (listener) => {
@@ -162,6 +162,7 @@ export function getSqliteEventStore(db: SqliteDatabase, options: { now?: () => D
         after,
         handler,
         ...(batchSize === undefined ? {} : { batchSize }),
+        ...(onError === undefined ? {} : { onError }),
       });
     },
     async close() {

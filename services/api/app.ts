@@ -1,0 +1,89 @@
+/**
+ * buildApp: the Fastify application (admin API, login intake, health, OpenAPI at /docs). It never
+ * listens; `jit serve` does. Tests drive it with inject().
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Runtime } from '../runtime.js';
+import { loggerOptions } from '../shared/logger.js';
+import './fastifyTypes.js';
+import { healthRoutes } from './health/routes.js';
+import { jitTestRoute } from './idps/jitTestRoute.js';
+import { idpRoutes } from './idps/routes.js';
+import { jitUserRoutes } from './jitUsers/routes.js';
+import { loginRoutes } from './logins/routes.js';
+import { tokenAuthority } from './plugins/auth.js';
+import errorHandler from './plugins/errorHandler.js';
+import schemas from './plugins/schemas.js';
+import { userAdminRoutes } from './userAdmin/routes.js';
+
+export type AppOptions = Readonly<{
+  /** Admin tokens besides JIT_ADMIN_TOKENS (the embedded mode's generated token). */
+  extraAdminTokens?: readonly string[];
+  logger?: boolean;
+}>;
+
+const AUTHCONFIG_PREFIXES = ['/rest/authconfig/1.0', '/rest/authconfig/latest'];
+
+export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions(runtime.config.logLevel),
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(errorHandler);
+  await app.register(schemas);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'JIT Provisioning Service',
+        version: '1.0.0',
+        description: 'Just-in-time user provisioning from SAML 2.0 and OpenID Connect logins, event-sourced. Atlassian SSO 2.0 compatible.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  const authority = tokenAuthority({
+    admin: [...runtime.config.adminTokens, ...(options.extraAdminTokens ?? [])],
+    gateway: runtime.config.gatewayTokens,
+  });
+  // Default deny: a route that does not declare its right needs an admin token.
+  app.addHook('onRequest', async (request) => {
+    const { url, config } = request.routeOptions;
+    if (url === undefined || config.right === 'none' || url === '/docs' || url.startsWith('/docs/')) return;
+    request.principal = authority.require(request, config.right ?? 'admin');
+  });
+
+  await app.register(healthRoutes(runtime));
+  for (const prefix of AUTHCONFIG_PREFIXES) {
+    await app.register(
+      async (scope) => {
+        await scope.register(jitUserRoutes(runtime));
+        await scope.register(userAdminRoutes(runtime));
+        await scope.register(idpRoutes(runtime));
+        await scope.register(jitTestRoute(runtime));
+      },
+      { prefix },
+    );
+  }
+  await app.register(loginRoutes(runtime), { prefix: '/rest/jit/1.0' });
+  await app.register(loginRoutes(runtime), { prefix: '/rest/jit/latest' });
+  return app;
+}

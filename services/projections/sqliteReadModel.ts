@@ -1,0 +1,199 @@
+/**
+ * SQLite read model. Rows, group memberships and the checkpoint change in one transaction.
+ * A suffix gives an independent set of tables, which is how `jit replay` builds a fresh model
+ * beside the live one before swapping it in.
+ */
+import { migrateSqlite, type SqliteDatabase } from '../shared/sqlite/database.js';
+import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
+import type { RawRecordedEvent } from '../../events/envelope.js';
+import type { ReadModel, UserListItem } from './readModel.js';
+import { listSql, searchText } from './userQuery.js';
+import { projectUsers, stateFromJson, stateToJson, type ProjectedUser } from './userProjection.js';
+
+type UserRow = {
+  user_id: string;
+  username: string;
+  username_key: string;
+  display_name: string;
+  email: string;
+  active: number;
+  idp_id: string;
+  provisioned_at: string;
+  last_login_at: string | null;
+};
+
+export function sqliteReadModelTables(suffix = '') {
+  return {
+    users: `jit_users${suffix}`,
+    groups: `jit_user_groups${suffix}`,
+    identities: `jit_user_identities${suffix}`,
+    checkpoints: `projection_checkpoints${suffix}`,
+  };
+}
+
+function createTablesSql(suffix: string): string {
+  const t = sqliteReadModelTables(suffix);
+  return `
+    CREATE TABLE IF NOT EXISTS ${t.users} (
+      user_id TEXT PRIMARY KEY,
+      username TEXT NOT NULL,
+      username_key TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      email TEXT NOT NULL,
+      active INTEGER NOT NULL,
+      idp_id TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      provisioned_at TEXT NOT NULL,
+      last_login_at TEXT,
+      deactivated_at TEXT,
+      search_text TEXT NOT NULL,
+      position INTEGER NOT NULL,
+      state TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_key ON ${t.users} (username_key, user_id);
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_idp ON ${t.users} (idp_id, username_key);
+    CREATE TABLE IF NOT EXISTS ${t.groups} (
+      user_id TEXT NOT NULL,
+      group_key TEXT NOT NULL,
+      group_name TEXT NOT NULL,
+      granted_by TEXT NOT NULL,
+      PRIMARY KEY (user_id, group_key)
+    );
+    CREATE INDEX IF NOT EXISTS ${t.groups}_by_group ON ${t.groups} (group_key, user_id);
+    CREATE TABLE IF NOT EXISTS ${t.identities} (
+      idp_id TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      linked_at TEXT NOT NULL,
+      PRIMARY KEY (idp_id, subject)
+    );
+    CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+  `;
+}
+
+export type SqliteReadModel = ReadModel & {
+  readonly suffix: string;
+  /** Replaces the live tables with this model's tables (replay): one transaction, no half-built model served. */
+  swapIntoLive(): void;
+};
+
+export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: string } = {}): SqliteReadModel {
+  const suffix = options.suffix ?? '';
+  const t = sqliteReadModelTables(suffix);
+  if (suffix === '') migrateSqlite(db, [{ name: 'read-model-1', sql: createTablesSql('') }]);
+  else db.exec(createTablesSql(suffix));
+
+  const s = {
+    state: db.prepare<[string], { state: string; position: number }>(`SELECT state, position FROM ${t.users} WHERE user_id = ?`),
+    upsert: db.prepare(`
+      INSERT INTO ${t.users} (user_id, username, username_key, display_name, email, active, idp_id, subject, provisioned_at,
+        last_login_at, deactivated_at, search_text, position, state)
+      VALUES (@userId, @username, @usernameKey, @displayName, @email, @active, @idpId, @subject, @provisionedAt,
+        @lastLoginAt, @deactivatedAt, @searchText, @position, @state)
+      ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, username_key = excluded.username_key,
+        display_name = excluded.display_name, email = excluded.email, active = excluded.active, idp_id = excluded.idp_id,
+        subject = excluded.subject, provisioned_at = excluded.provisioned_at, last_login_at = excluded.last_login_at,
+        deactivated_at = excluded.deactivated_at, search_text = excluded.search_text, position = excluded.position,
+        state = excluded.state`),
+    deleteGroups: db.prepare(`DELETE FROM ${t.groups} WHERE user_id = ?`),
+    insertGroup: db.prepare(`INSERT INTO ${t.groups} (user_id, group_key, group_name, granted_by) VALUES (?, ?, ?, ?)`),
+    deleteIdentities: db.prepare(`DELETE FROM ${t.identities} WHERE user_id = ?`),
+    insertIdentity: db.prepare(`INSERT OR REPLACE INTO ${t.identities} (idp_id, subject, user_id, linked_at) VALUES (?, ?, ?, ?)`),
+    checkpoint: db.prepare<[string], { position: number }>(`SELECT position FROM ${t.checkpoints} WHERE name = ?`),
+    saveCheckpoint: db.prepare(
+      `INSERT INTO ${t.checkpoints} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+    ),
+    byKey: db.prepare<[string], { state: string }>(`SELECT state FROM ${t.users} WHERE username_key = ? ORDER BY user_id LIMIT 1`),
+    byId: db.prepare<[string], { state: string }>(`SELECT state FROM ${t.users} WHERE user_id = ?`),
+    groupsOf: db.prepare<[string], { group_name: string }>(`SELECT group_name FROM ${t.groups} WHERE user_id = ? ORDER BY group_key`),
+  };
+
+  const save = (userId: string, projected: ProjectedUser) => {
+    const { state, position } = projected;
+    if (state.status !== 'provisioned') return;
+    s.upsert.run({
+      userId,
+      username: state.username,
+      usernameKey: usernameKey(state.username),
+      displayName: state.displayName,
+      email: state.email,
+      active: state.active ? 1 : 0,
+      idpId: state.idpId,
+      subject: state.subject,
+      provisionedAt: state.provisionedAt,
+      lastLoginAt: state.lastLoginAt === undefined ? null : new Date(state.lastLoginAt).toISOString(),
+      deactivatedAt: state.deactivatedAt ?? null,
+      searchText: searchText(state.username, state.displayName, state.email),
+      position,
+      state: stateToJson(state),
+    });
+    s.deleteGroups.run(userId);
+    for (const membership of Object.values(state.groups)) {
+      s.insertGroup.run(userId, groupKey(membership.name), membership.name, JSON.stringify(membership.grants));
+    }
+    s.deleteIdentities.run(userId);
+    for (const identity of state.identities) s.insertIdentity.run(identity.idpId, identity.subject, userId, identity.linkedAt);
+  };
+
+  const apply = db.transaction((events: readonly RawRecordedEvent[], projection: string) => {
+    const touched = projectUsers(events, (userId) => {
+      const row = s.state.get(userId);
+      return row ? { state: stateFromJson(row.state), position: row.position } : undefined;
+    });
+    for (const [userId, projected] of touched) save(userId, projected);
+    const last = events.at(-1);
+    if (last) s.saveCheckpoint.run(projection, Math.max(last.position, s.checkpoint.get(projection)?.position ?? 0));
+  });
+
+  return {
+    suffix,
+    async applyEvents(events, projection) {
+      if (events.length > 0) apply.immediate(events, projection);
+    },
+    async checkpoint(projection) {
+      return s.checkpoint.get(projection)?.position ?? 0;
+    },
+    async listUsers(query) {
+      const { page, count } = listSql(query, 'sqlite', t);
+      const rows = db.prepare<unknown[], UserRow>(page.sql).all(...page.params);
+      const total = db.prepare<unknown[], { total: number }>(count.sql).get(...count.params)?.total ?? 0;
+      const users = rows.map((row): UserListItem => ({
+        userId: row.user_id,
+        username: row.username,
+        usernameKey: row.username_key,
+        displayName: row.display_name,
+        email: row.email,
+        active: row.active === 1,
+        idpId: row.idp_id,
+        provisionedAt: row.provisioned_at,
+        lastLoginAt: row.last_login_at ?? undefined,
+        ...(query.withGroups ? { groups: s.groupsOf.all(row.user_id).map((g) => g.group_name) } : {}),
+      }));
+      return { users, total };
+    },
+    async findUser(usernameOrId) {
+      const row = s.byKey.get(usernameKey(usernameOrId)) ?? s.byId.get(usernameOrId);
+      return row ? stateFromJson(row.state) : undefined;
+    },
+    async reset() {
+      db.transaction(() => {
+        for (const table of [t.users, t.groups, t.identities, t.checkpoints]) db.exec(`DELETE FROM ${table}`);
+      }).immediate();
+    },
+    swapIntoLive() {
+      if (suffix === '') throw new Error('the live model cannot be swapped into itself');
+      const live = sqliteReadModelTables('');
+      db.transaction(() => {
+        for (const key of ['users', 'groups', 'identities', 'checkpoints'] as const) {
+          db.exec(`DROP TABLE ${live[key]}`);
+          db.exec(`ALTER TABLE ${t[key]} RENAME TO ${live[key]}`);
+        }
+        // Index names follow their table's original name; recreate them under the live names.
+        for (const index of db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%${suffix}_by_%'`).all()) {
+          db.exec(`DROP INDEX ${index.name}`);
+        }
+        db.exec(createTablesSql(''));
+      }).immediate();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * SQL for listing JIT users, shared by the SQLite and PostgreSQL read models. Placeholders are
+ * written as ? and numbered for PostgreSQL. Paging is keyset on (username_key, user_id) when a
+ * cursor is given, OFFSET otherwise (Atlassian's start parameter).
+ */
+import { groupKey } from '../provisioning/user/normalize.js';
+import type { UserListFilter, UserListQuery } from './readModel.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type SqlFragment = { sql: string; params: unknown[] };
+
+export function searchText(username: string, displayName: string, email: string): string {
+  return `${username}\n${displayName}\n${email}`.toLowerCase();
+}
+
+export function whereClause(filter: UserListFilter, dialect: Dialect, tables: { users: string; groups: string }): SqlFragment {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (filter.q !== undefined && filter.q !== '') {
+    clauses.push(dialect === 'sqlite' ? 'instr(u.search_text, ?) > 0' : 'strpos(u.search_text, ?) > 0');
+    params.push(filter.q.toLowerCase());
+  }
+  if (filter.idp !== undefined) {
+    clauses.push('u.idp_id = ?');
+    params.push(filter.idp);
+  }
+  if (filter.active !== undefined) {
+    clauses.push('u.active = ?');
+    params.push(dialect === 'sqlite' ? (filter.active ? 1 : 0) : filter.active);
+  }
+  if (filter.group !== undefined) {
+    clauses.push(`EXISTS (SELECT 1 FROM ${tables.groups} g WHERE g.user_id = u.user_id AND g.group_key = ?)`);
+    params.push(groupKey(filter.group));
+  }
+  if (filter.provisionedAfter !== undefined) {
+    clauses.push('u.provisioned_at > ?');
+    params.push(normalizeInstant(filter.provisionedAfter));
+  }
+  if (filter.provisionedBefore !== undefined) {
+    clauses.push('u.provisioned_at < ?');
+    params.push(normalizeInstant(filter.provisionedBefore));
+  }
+  if (filter.lastLoginBefore !== undefined) {
+    // Users who never logged in count as "not since".
+    clauses.push('(u.last_login_at IS NULL OR u.last_login_at < ?)');
+    params.push(normalizeInstant(filter.lastLoginBefore));
+  }
+  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** Stored instants are ISO-8601 UTC with milliseconds, so they compare as text. */
+export function normalizeInstant(value: string): string {
+  return new Date(value).toISOString();
+}
+
+export function listSql(query: UserListQuery, dialect: Dialect, tables: { users: string; groups: string }): { page: SqlFragment; count: SqlFragment } {
+  const where = whereClause(query, dialect, tables);
+  const columns = 'u.user_id, u.username, u.username_key, u.display_name, u.email, u.active, u.idp_id, u.provisioned_at, u.last_login_at';
+  const pageParams = [...where.params];
+  let keyset = '';
+  if (query.cursor) {
+    keyset = `${where.sql ? 'AND' : 'WHERE'} (u.username_key > ? OR (u.username_key = ? AND u.user_id > ?))`;
+    pageParams.push(query.cursor.usernameKey, query.cursor.usernameKey, query.cursor.userId);
+  }
+  const offset = query.cursor ? '' : ' OFFSET ?';
+  pageParams.push(query.limit);
+  if (!query.cursor) pageParams.push(query.start);
+  const collate = dialect === 'postgres' ? ' COLLATE "C"' : '';
+  return {
+    page: numbered(
+      { sql: `SELECT ${columns} FROM ${tables.users} u ${where.sql} ${keyset} ORDER BY u.username_key${collate}, u.user_id${collate} LIMIT ?${offset}`, params: pageParams },
+      dialect,
+    ),
+    count: numbered({ sql: `SELECT COUNT(*) AS total FROM ${tables.users} u ${where.sql}`, params: where.params }, dialect),
+  };
+}
+
+export function numbered(fragment: SqlFragment, dialect: Dialect): SqlFragment {
+  if (dialect === 'sqlite') return fragment;
+  let n = 0;
+  return { sql: fragment.sql.replace(/\?/g, () => `$${++n}`), params: fragment.params };
+}
