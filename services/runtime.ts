@@ -17,6 +17,7 @@ import { startIdpRegistry, type IdpRegistry } from './provisioning/idps/idpRegis
 import { startStoreProjector, type Projector } from './projections/projector.js';
 import type { ReadModel } from './projections/readModel.js';
 import { getSqliteReadModel } from './projections/sqliteReadModel.js';
+import { replaySqliteReadModel } from './projections/replay.js';
 
 export type Runtime = Readonly<{
   config: Config;
@@ -54,39 +55,63 @@ export async function readIdpsFile(file: string): Promise<(IdpInput & { id: stri
   return parsed as (IdpInput & { id: string })[];
 }
 
-export async function startRuntime(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+/** The stores the configuration selects, without any background work (used by the CLI too). */
+export type Backends = Readonly<{
+  store: EventStore;
+  readModel: ReadModel;
+  /** Rebuilds the read model in fresh tables and swaps them in (jit replay). */
+  replay(onProgress: (done: number, total: number) => void): Promise<{ events: number }>;
+  close(): Promise<void>;
+}>;
+
+export async function openBackends(config: Config, overrides: RuntimeOverrides = {}): Promise<Backends> {
   if (config.databaseUrl) throw new ConfigError(['JIT_DATABASE_URL: the PostgreSQL backend is not available in this build']);
+  const db: SqliteDatabase = openSqliteDatabase({ dataDir: config.dataDir });
+  const store = getSqliteEventStore(db, overrides.now ? { now: overrides.now } : {});
+  return {
+    store,
+    readModel: getSqliteReadModel(db),
+    replay: (onProgress) => replaySqliteReadModel(db, store, onProgress),
+    async close() {
+      await store.close();
+      db.close();
+    },
+  };
+}
+
+export async function startRuntime(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const closers: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const db: SqliteDatabase = openSqliteDatabase({ dataDir: config.dataDir });
-    closers.push(() => void db.close());
-    const store = getSqliteEventStore(db, overrides.now ? { now: overrides.now } : {});
-    closers.push(() => store.close());
-    const readModel = getSqliteReadModel(db);
+    const { store, readModel, close: closeBackends } = await openBackends(config, overrides);
+    closers.push(closeBackends);
     const onError = (scope: string) => (error: unknown) => logger.error({ err: error }, `${scope} failed; retrying`);
     const registry = await startIdpRegistry(store, { onError: onError('IdP registry') });
     closers.push(() => registry.stop());
     const projector = config.services.has('projections') ? await startStoreProjector({ store, readModel, onError: onError('projection') }) : undefined;
     if (projector) closers.push(() => projector.stop());
     const runtime: Runtime = { config, logger, store, readModel, registry, projector, now: overrides.now ?? (() => new Date()), newId: overrides.newId ?? newId, close };
-    if (config.idpsFile) {
-      for (const idp of await readIdpsFile(config.idpsFile)) {
-        const result = await applyIdp({ store, registry, newId: runtime.newId }, idp, { actor: 'system:idps-file', correlationId: runtime.newId() }).catch(
-          (error: unknown) => {
-            if (!ServiceError.isInstance(error)) throw error;
-            const lines = error.problems?.map((p) => `${p.field ?? 'idp'}: ${p.message}`) ?? [error.message];
-            throw new ConfigError(lines.map((line) => `JIT_IDPS_FILE ${idp.id}: ${line}`));
-          },
-        );
-        logger.info({ idp: idp.id, result }, 'applied IdP from JIT_IDPS_FILE');
-      }
-    }
+    if (config.idpsFile) await applyIdpsFile(runtime, config.idpsFile);
     return runtime;
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** Applies JIT_IDPS_FILE as events; an IdP already in that state writes nothing. */
+async function applyIdpsFile(runtime: Runtime, file: string): Promise<void> {
+  const { store, registry, logger } = runtime;
+  for (const idp of await readIdpsFile(file)) {
+    const result = await applyIdp({ store, registry, newId: runtime.newId }, idp, { actor: 'system:idps-file', correlationId: runtime.newId() }).catch(
+      (error: unknown) => {
+        if (!ServiceError.isInstance(error)) throw error;
+        const lines = error.problems?.map((p) => `${p.field ?? 'idp'}: ${p.message}`) ?? [error.message];
+        throw new ConfigError(lines.map((line) => `JIT_IDPS_FILE ${idp.id}: ${line}`));
+      },
+    );
+    logger.info({ idp: idp.id, result }, 'applied IdP from JIT_IDPS_FILE');
   }
 }

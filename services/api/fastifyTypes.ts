@@ -1,6 +1,6 @@
 /** Fastify type augmentations of this service, in one place. */
 import type {} from '@fastify/swagger';
-import type { Right } from './plugins/auth.js';
+import type { Principal, Right } from './plugins/auth.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,6 +12,6 @@ declare module 'fastify' {
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who made the request, set by the authorization hook. */
-    principal?: import('./plugins/auth.js').Principal;
+    principal?: Principal;
   }
 }

@@ -66,7 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const port = Number(raw['JIT_PORT'] ?? '8080');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`JIT_PORT=${JSON.stringify(raw['JIT_PORT'])}: expected a port number 0-65535`);
+  if (/^[0-9]{1,5}$/.test(raw['JIT_PORT'] ?? '8080') && port > 65535) problems.push(`JIT_PORT=${JSON.stringify(raw['JIT_PORT'])}: expected a port number 0-65535`);
   const host = raw['JIT_HOST'] ?? '127.0.0.1';
   const publicUrl = (raw['JIT_PUBLIC_URL'] ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
   const services = list(raw['JIT_SERVICES']);

@@ -1,0 +1,127 @@
+/**
+ * The `jit` program: `jit serve` runs the services, `jit replay` rebuilds the read model,
+ * `jit audit <username>` prints a user's history.
+ */
+import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import pino from 'pino';
+import { userStreamId } from '../../events/catalogue.js';
+import { buildApp } from '../api/app.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { ConfigError } from '../shared/errors.js';
+import { loggerOptions } from '../shared/logger.js';
+import { openBackends, startRuntime } from '../runtime.js';
+import { auditLine } from './audit.js';
+import { loadOrCreateSecret } from './embeddedSecrets.js';
+
+const USAGE = `usage:
+  jit serve [--services gateway,api,provisioning,relay,projections]
+  jit replay                 rebuild the read model from the event store
+  jit audit <username> [--json]
+Configuration comes from JIT_* environment variables (see README).`;
+
+async function serve(config: Config): Promise<void> {
+  const logger = pino(loggerOptions(config.logLevel));
+  const extraAdminTokens: string[] = [];
+  if (config.adminTokens.length === 0 && !config.databaseUrl) {
+    const token = loadOrCreateSecret(config.dataDir, 'admin-token');
+    extraAdminTokens.push(token.value);
+    if (token.created) {
+      process.stderr.write(`\nGenerated an admin token (kept in ${config.dataDir}/admin-token; shown once):\n\n  ${token.value}\n\n`);
+    }
+  }
+  const runtime = await startRuntime(config, logger);
+  const app = await buildApp(runtime, { extraAdminTokens });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 20_000);
+    timer.unref();
+    await app.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  await app.listen({ host: config.host, port: config.port });
+  logger.info({ url: config.publicUrl, services: [...config.services] }, 'JIT provisioning service ready');
+}
+
+async function replay(config: Config): Promise<void> {
+  const backends = await openBackends(config);
+  try {
+    const bar = new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left', hideCursor: true, stream: process.stderr });
+    bar.start(Math.max(1, await backends.store.headPosition()), 0);
+    const started = Date.now();
+    const { events } = await backends.replay((done, total) => {
+      bar.setTotal(Math.max(1, total));
+      bar.update(done);
+    });
+    bar.stop();
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`replayed ${events} events in ${seconds.toFixed(1)} s; the new read model is live\n`);
+  } finally {
+    await backends.close();
+  }
+}
+
+async function audit(config: Config, username: string, json: boolean): Promise<number> {
+  const backends = await openBackends(config);
+  try {
+    const user = await backends.readModel.findUser(username);
+    if (!user) {
+      process.stderr.write(`jit audit: no JIT user named ${username}\n`);
+      return 1;
+    }
+    const events = await backends.store.readStream(userStreamId(user.userId));
+    for (const event of events) process.stdout.write(`${json ? JSON.stringify(event) : auditLine(event)}\n`);
+    return 0;
+  } finally {
+    await backends.close();
+  }
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { services: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(values.services ? { ...env, JIT_SERVICES: values.services } : env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`jit: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1;
+    case 'replay':
+      await replay(config);
+      return 0;
+    case 'audit':
+      if (rest.length !== 1) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      return audit(config, rest[0]!, values.json);
+    default:
+      process.stderr.write(`jit: unknown command '${command}'\n${USAGE}\n`);
+      return 2;
+  }
+}
