@@ -18,12 +18,18 @@ import { startStoreProjector, type Projector } from './projections/projector.js'
 import type { ReadModel } from './projections/readModel.js';
 import { getSqliteReadModel } from './projections/sqliteReadModel.js';
 import { replaySqliteReadModel } from './projections/replay.js';
+import type { OneTimeTokens } from './shared/oneTimeTokens/oneTimeTokens.js';
+import { getSqliteOneTimeTokens } from './shared/oneTimeTokens/sqliteOneTimeTokens.js';
+import { loadOrCreateSecret } from './shared/secretFiles.js';
 
 export type Runtime = Readonly<{
   config: Config;
   logger: Logger;
   store: EventStore;
   readModel: ReadModel;
+  oneTimeTokens: OneTimeTokens;
+  /** Key for signed session cookies: JIT_SESSION_SECRET, or generated once per data dir. */
+  sessionSecret: string;
   registry: IdpRegistry;
   projector: Projector | undefined;
   now: () => Date;
@@ -59,6 +65,7 @@ export async function readIdpsFile(file: string): Promise<(IdpInput & { id: stri
 export type Backends = Readonly<{
   store: EventStore;
   readModel: ReadModel;
+  oneTimeTokens: OneTimeTokens;
   /** Rebuilds the read model in fresh tables and swaps them in (jit replay). */
   replay(onProgress: (done: number, total: number) => void): Promise<{ events: number }>;
   close(): Promise<void>;
@@ -71,6 +78,7 @@ export async function openBackends(config: Config, overrides: RuntimeOverrides =
   return {
     store,
     readModel: getSqliteReadModel(db),
+    oneTimeTokens: getSqliteOneTimeTokens(db, overrides.now),
     replay: (onProgress) => replaySqliteReadModel(db, store, onProgress),
     async close() {
       await store.close();
@@ -85,14 +93,15 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const { store, readModel, close: closeBackends } = await openBackends(config, overrides);
+    const { store, readModel, oneTimeTokens, close: closeBackends } = await openBackends(config, overrides);
     closers.push(closeBackends);
     const onError = (scope: string) => (error: unknown) => logger.error({ err: error }, `${scope} failed; retrying`);
     const registry = await startIdpRegistry(store, { onError: onError('IdP registry') });
     closers.push(() => registry.stop());
     const projector = config.services.has('projections') ? await startStoreProjector({ store, readModel, onError: onError('projection') }) : undefined;
     if (projector) closers.push(() => projector.stop());
-    const runtime: Runtime = { config, logger, store, readModel, registry, projector, now: overrides.now ?? (() => new Date()), newId: overrides.newId ?? newId, close };
+    const sessionSecret = config.sessionSecret ?? loadOrCreateSecret(config.dataDir, 'session-secret').value;
+    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, now: overrides.now ?? (() => new Date()), newId: overrides.newId ?? newId, close };
     if (config.idpsFile) await applyIdpsFile(runtime, config.idpsFile);
     return runtime;
   } catch (error) {

@@ -18,6 +18,7 @@ import { tokenAuthority } from './plugins/auth.js';
 import errorHandler from './plugins/errorHandler.js';
 import schemas from './plugins/schemas.js';
 import { userAdminRoutes } from './userAdmin/routes.js';
+import { gatewayPlugin } from '../gateway/gatewayPlugin.js';
 
 export type AppOptions = Readonly<{
   /** Admin tokens besides JIT_ADMIN_TOKENS (the embedded mode's generated token). */
@@ -85,5 +86,6 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   }
   await app.register(loginRoutes(runtime), { prefix: '/rest/jit/1.0' });
   await app.register(loginRoutes(runtime), { prefix: '/rest/jit/latest' });
+  if (runtime.config.services.has('gateway')) await app.register(gatewayPlugin(runtime));
   return app;
 }

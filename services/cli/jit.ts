@@ -12,7 +12,7 @@ import { ConfigError } from '../shared/errors.js';
 import { loggerOptions } from '../shared/logger.js';
 import { openBackends, startRuntime } from '../runtime.js';
 import { auditLine } from './audit.js';
-import { loadOrCreateSecret } from './embeddedSecrets.js';
+import { loadOrCreateSecret } from '../shared/secretFiles.js';
 
 const USAGE = `usage:
   jit serve [--services gateway,api,provisioning,relay,projections]

@@ -498,6 +498,27 @@ t.test('later logins', async (t) => {
     t.equal(provisionedState(state).username, 'Alice');
   });
 
+  t.test('a case-only rename never conflicts: the key is the user\'s own, whatever a stale owner lookup says', async (t) => {
+    given(t, aliceHistory())
+      .when(handleLogin({ mapped: { username: value('ALICE') }, usernameOwner: OTHER_USER_ID }))
+      .then([
+        {
+          type: 'UserUpdated',
+          data: {
+            'user-id': USER_ID,
+            'idp-id': CORP,
+            changes: { username: { from: 'alice', to: 'ALICE' } },
+            'groups-added': [],
+            'groups-removed': [],
+            grants: [],
+            revocations: [],
+            'login-id': LOGIN_2,
+          },
+        },
+        loggedIn(),
+      ]);
+  });
+
   t.test('a username that only differs before normalization is not a rename', async (t) => {
     given(t, aliceHistory())
       .when(handleLogin({ mapped: { username: value('ａｌｉｃｅ ') }, usernameOwner: USER_ID }))

@@ -1,5 +1,5 @@
 /**
- * The embedded mode's generated admin token: created once, kept (mode 0600) in JIT_DATA_DIR and
+ * Secrets generated for the embedded mode (admin token, session key): created once, kept (mode 0600) in JIT_DATA_DIR and
  * printed only when it is created.
  */
 import { randomBytes } from 'node:crypto';
