@@ -378,7 +378,7 @@ t.test('mapping errors', async (t) => {
       .when(handleLogin({ mapped: { groups: groups('developers', 'g'.repeat(256), 'h'.repeat(300)) } }))
       .then([
         rejected('mapping-error', 'A mapped value is too long', {
-          problems: [{ code: 'invalid-group', message: '2 group name(s) are longer than 255 characters', field: 'groups' }],
+          problems: [{ code: 'value-too-long', message: '2 group name(s) are longer than 255 characters', field: 'groups' }],
         }),
       ]);
   });
@@ -1231,6 +1231,11 @@ t.test('outcomeOf', async (t) => {
   t.test('a successful login without the resulting user is a programming error', async (t) => {
     t.throws(() => outcomeOf([loggedIn()], undefined), TypeError);
   });
+});
+
+t.test('an unknown command type is a programming error', async (t) => {
+  const bogus = { type: 'DeleteUser', data: {}, metadata: { now: T2 } } as unknown as UserCommand;
+  given(t, aliceHistory()).when(bogus).thenThrows(TypeError);
 });
 
 t.test('fixtures sanity: the default command is a valid login of a known shape', async (t) => {

@@ -214,7 +214,7 @@ function lengthProblems(mapped: Extract<MappedLogin, { ok: true }>): Problem[] {
   if (mapped.groups.kind === 'value') {
     const long = uniqueGroups(mapped.groups.groups).filter((g) => codePoints(g) > MAX_GROUP_NAME_LENGTH).length;
     if (long > 0) {
-      problems.push({ code: 'invalid-group', message: `${long} group name(s) are longer than ${MAX_GROUP_NAME_LENGTH} characters`, field: 'groups' });
+      problems.push({ code: 'value-too-long', message: `${long} group name(s) are longer than ${MAX_GROUP_NAME_LENGTH} characters`, field: 'groups' });
     }
   }
   return problems;

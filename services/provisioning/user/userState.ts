@@ -127,5 +127,5 @@ export function foldUser(events: readonly EvolvableUserEvent[]): UserState {
 export function groupNames(state: ProvisionedUser): string[] {
   return Object.values(state.groups)
     .map((m) => m.name)
-    .sort();
+    .sort((a, b) => a.localeCompare(b, 'en'));
 }
