@@ -9,18 +9,13 @@ import { describeErrors, validatorFor } from '../schemas/registry.js';
 import type { Config } from './shared/config.js';
 import { ConfigError, ServiceError } from './shared/errors.js';
 import type { EventStore } from './shared/eventStore/eventStore.js';
-import { getSqliteEventStore } from './shared/eventStore/sqliteEventStore.js';
 import { newId } from './shared/ids.js';
-import { openSqliteDatabase, type SqliteDatabase } from './shared/sqlite/database.js';
-import { applyIdp } from './provisioning/idps/idpCommands.js';
+import { applyIdp, checkApplyIdp } from './provisioning/idps/idpCommands.js';
 import { startIdpRegistry, type IdpRegistry } from './provisioning/idps/idpRegistry.js';
 import { startStoreProjector, type Projector } from './projections/projector.js';
+import { openBackends } from './backends.js';
 import type { ReadModel } from './projections/readModel.js';
-import { getSqliteReadModel } from './projections/sqliteReadModel.js';
-import { replaySqliteReadModel } from './projections/replay.js';
 import type { OneTimeTokens } from './shared/oneTimeTokens/oneTimeTokens.js';
-import { getSqliteOneTimeTokens } from './shared/oneTimeTokens/sqliteOneTimeTokens.js';
-import { loadOrCreateSecret } from './shared/secretFiles.js';
 
 export type Runtime = Readonly<{
   config: Config;
@@ -61,31 +56,7 @@ export async function readIdpsFile(file: string): Promise<(IdpInput & { id: stri
   return parsed as (IdpInput & { id: string })[];
 }
 
-/** The stores the configuration selects, without any background work (used by the CLI too). */
-export type Backends = Readonly<{
-  store: EventStore;
-  readModel: ReadModel;
-  oneTimeTokens: OneTimeTokens;
-  /** Rebuilds the read model in fresh tables and swaps them in (jit replay). */
-  replay(onProgress: (done: number, total: number) => void): Promise<{ events: number }>;
-  close(): Promise<void>;
-}>;
-
-export async function openBackends(config: Config, overrides: RuntimeOverrides = {}): Promise<Backends> {
-  if (config.databaseUrl) throw new ConfigError(['JIT_DATABASE_URL: the PostgreSQL backend is not available in this build']);
-  const db: SqliteDatabase = openSqliteDatabase({ dataDir: config.dataDir });
-  const store = getSqliteEventStore(db, overrides.now ? { now: overrides.now } : {});
-  return {
-    store,
-    readModel: getSqliteReadModel(db),
-    oneTimeTokens: getSqliteOneTimeTokens(db, overrides.now),
-    replay: (onProgress) => replaySqliteReadModel(db, store, onProgress),
-    async close() {
-      await store.close();
-      db.close();
-    },
-  };
-}
+export { openBackends, type Backends } from './backends.js';
 
 export async function startRuntime(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const closers: (() => Promise<void> | void)[] = [];
@@ -93,14 +64,15 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const { store, readModel, oneTimeTokens, close: closeBackends } = await openBackends(config, overrides);
-    closers.push(closeBackends);
+    const backends = await openBackends(config, overrides.now ? { now: overrides.now } : {});
+    const { store, readModel, oneTimeTokens } = backends;
+    closers.push(() => backends.close());
     const onError = (scope: string) => (error: unknown) => logger.error({ err: error }, `${scope} failed; retrying`);
     const registry = await startIdpRegistry(store, { onError: onError('IdP registry') });
     closers.push(() => registry.stop());
     const projector = config.services.has('projections') ? await startStoreProjector({ store, readModel, onError: onError('projection') }) : undefined;
     if (projector) closers.push(() => projector.stop());
-    const sessionSecret = config.sessionSecret ?? loadOrCreateSecret(config.dataDir, 'session-secret').value;
+    const sessionSecret = config.sessionSecret ?? (await backends.sharedSecret('session-secret'));
     const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, now: overrides.now ?? (() => new Date()), newId: overrides.newId ?? newId, close };
     if (config.idpsFile) await applyIdpsFile(runtime, config.idpsFile);
     return runtime;
@@ -110,15 +82,33 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
   }
 }
 
-/** Applies JIT_IDPS_FILE as events; an IdP already in that state writes nothing. */
+/** The problems of one IdP of JIT_IDPS_FILE, as ConfigError lines. */
+function idpProblems(id: string, error: unknown): string[] {
+  if (!ServiceError.isInstance(error)) throw error;
+  const lines = error.problems?.map((p) => `${p.field ?? 'idp'}: ${p.message}`) ?? [error.message];
+  return lines.map((line) => `JIT_IDPS_FILE ${id}: ${line}`);
+}
+
+/**
+ * Applies JIT_IDPS_FILE as events; an IdP already in that state writes nothing. All or nothing:
+ * every entry is checked before the first is written, so a bad file never half-applies.
+ */
 async function applyIdpsFile(runtime: Runtime, file: string): Promise<void> {
   const { store, registry, logger } = runtime;
-  for (const idp of await readIdpsFile(file)) {
+  const idps = await readIdpsFile(file);
+  const problems = idps.flatMap((idp) => {
+    try {
+      checkApplyIdp(registry, idp);
+      return [];
+    } catch (error) {
+      return idpProblems(idp.id, error);
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  for (const idp of idps) {
     const result = await applyIdp({ store, registry, newId: runtime.newId }, idp, { actor: 'system:idps-file', correlationId: runtime.newId() }).catch(
       (error: unknown) => {
-        if (!ServiceError.isInstance(error)) throw error;
-        const lines = error.problems?.map((p) => `${p.field ?? 'idp'}: ${p.message}`) ?? [error.message];
-        throw new ConfigError(lines.map((line) => `JIT_IDPS_FILE ${idp.id}: ${line}`));
+        throw new ConfigError(idpProblems(idp.id, error));
       },
     );
     logger.info({ idp: idp.id, result }, 'applied IdP from JIT_IDPS_FILE');

@@ -57,18 +57,18 @@ export function listSql(query: UserListQuery, dialect: Dialect, tables: { users:
   const where = whereClause(query, dialect, tables);
   const columns = 'u.user_id, u.username, u.username_key, u.display_name, u.email, u.active, u.idp_id, u.provisioned_at, u.last_login_at';
   const pageParams = [...where.params];
+  const collate = dialect === 'postgres' ? ' COLLATE "C"' : '';
   let keyset = '';
   if (query.cursor) {
-    keyset = `${where.sql ? 'AND' : 'WHERE'} (u.username_key > ? OR (u.username_key = ? AND u.user_id > ?))`;
+    keyset = `${where.sql ? 'AND' : 'WHERE'} (u.username_key${collate} > ? OR (u.username_key = ? AND u.user_id > ?))`;
     pageParams.push(query.cursor.usernameKey, query.cursor.usernameKey, query.cursor.userId);
   }
   const offset = query.cursor ? '' : ' OFFSET ?';
   pageParams.push(query.limit);
   if (!query.cursor) pageParams.push(query.start);
-  const collate = dialect === 'postgres' ? ' COLLATE "C"' : '';
   return {
     page: numbered(
-      { sql: `SELECT ${columns} FROM ${tables.users} u ${where.sql} ${keyset} ORDER BY u.username_key${collate}, u.user_id${collate} LIMIT ?${offset}`, params: pageParams },
+      { sql: `SELECT ${columns} FROM ${tables.users} u ${where.sql} ${keyset} ORDER BY u.username_key${collate}, u.user_id LIMIT ?${offset}`, params: pageParams },
       dialect,
     ),
     count: numbered({ sql: `SELECT COUNT(*) AS total FROM ${tables.users} u ${where.sql}`, params: where.params }, dialect),

@@ -1,0 +1,224 @@
+/**
+ * PostgreSQL read model. A batch of events is applied in one transaction with a handful of
+ * set-based statements (rows as JSON arrays), and the checkpoint in the same transaction.
+ * A table suffix gives an independent model; replay builds one and renames it over the live one.
+ */
+import { migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
+import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
+import type { RawRecordedEvent } from '../../events/envelope.js';
+import type { ReadModel, UserListItem } from './readModel.js';
+import { listSql, searchText } from './userQuery.js';
+import { projectUsers, stateFromJson, type ProjectedUser } from './userProjection.js';
+
+export function postgresReadModelTables(suffix = '') {
+  return {
+    users: `jit_users${suffix}`,
+    groups: `jit_user_groups${suffix}`,
+    identities: `jit_user_identities${suffix}`,
+    checkpoints: `jit_projection_checkpoints${suffix}`,
+  };
+}
+
+export function createReadModelTablesSql(suffix: string): string {
+  const t = postgresReadModelTables(suffix);
+  return `
+    CREATE TABLE IF NOT EXISTS ${t.users} (
+      user_id UUID PRIMARY KEY,
+      username TEXT NOT NULL,
+      username_key TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      email TEXT NOT NULL,
+      active BOOLEAN NOT NULL,
+      idp_id TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      provisioned_at TEXT NOT NULL,
+      last_login_at TEXT,
+      deactivated_at TEXT,
+      search_text TEXT NOT NULL,
+      position BIGINT NOT NULL,
+      state JSONB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_key ON ${t.users} (username_key COLLATE "C", user_id);
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_idp ON ${t.users} (idp_id, username_key COLLATE "C");
+    CREATE TABLE IF NOT EXISTS ${t.groups} (
+      user_id UUID NOT NULL,
+      group_key TEXT NOT NULL,
+      group_name TEXT NOT NULL,
+      granted_by JSONB NOT NULL,
+      PRIMARY KEY (user_id, group_key)
+    );
+    CREATE INDEX IF NOT EXISTS ${t.groups}_by_group ON ${t.groups} (group_key, user_id);
+    CREATE TABLE IF NOT EXISTS ${t.identities} (
+      idp_id TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      user_id UUID NOT NULL,
+      linked_at TEXT NOT NULL,
+      PRIMARY KEY (idp_id, subject)
+    );
+    CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
+  `;
+}
+
+type UserRow = {
+  user_id: string;
+  username: string;
+  username_key: string;
+  display_name: string;
+  email: string;
+  active: boolean;
+  idp_id: string;
+  provisioned_at: string;
+  last_login_at: string | null;
+};
+
+export type PostgresReadModel = ReadModel & {
+  readonly suffix: string;
+  /** Applies a batch inside a transaction the caller controls (Kafka consumer, replay swap). */
+  applyEventsWith(client: PgClient, events: readonly RawRecordedEvent[], projection: string): Promise<void>;
+  /** Replaces the live tables with this model's (replay), inside the given transaction. */
+  swapIntoLive(client: PgClient): Promise<void>;
+};
+
+function rowsOf(touched: Map<string, ProjectedUser>) {
+  const users: unknown[] = [];
+  const groups: unknown[] = [];
+  const identities: unknown[] = [];
+  for (const [userId, { state, position }] of touched) {
+    if (state.status !== 'provisioned') continue;
+    users.push({
+      user_id: userId,
+      username: state.username,
+      username_key: usernameKey(state.username),
+      display_name: state.displayName,
+      email: state.email,
+      active: state.active,
+      idp_id: state.idpId,
+      subject: state.subject,
+      provisioned_at: state.provisionedAt,
+      last_login_at: state.lastLoginAt === undefined ? null : new Date(state.lastLoginAt).toISOString(),
+      deactivated_at: state.deactivatedAt ?? null,
+      search_text: searchText(state.username, state.displayName, state.email),
+      position,
+      state,
+    });
+    for (const m of Object.values(state.groups)) groups.push({ user_id: userId, group_key: groupKey(m.name), group_name: m.name, granted_by: m.grants });
+    for (const i of state.identities) identities.push({ idp_id: i.idpId, subject: i.subject, user_id: userId, linked_at: i.linkedAt });
+  }
+  return { users, groups, identities };
+}
+
+export async function getPostgresReadModel(pool: PgPool, options: { suffix?: string } = {}): Promise<PostgresReadModel> {
+  const suffix = options.suffix ?? '';
+  const t = postgresReadModelTables(suffix);
+  if (suffix === '') await migratePostgres(pool, [{ name: 'read-model-1', sql: createReadModelTablesSql('') }]);
+  else await pool.query(createReadModelTablesSql(suffix));
+
+  const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string) => {
+    if (events.length === 0) return;
+    const userIds = [...new Set(events.filter((e) => e.streamId.startsWith('user-')).map((e) => e.streamId.slice(5)))];
+    const stored = new Map<string, ProjectedUser>();
+    if (userIds.length > 0) {
+      const { rows } = await client.query<{ user_id: string; state: unknown; position: number }>(
+        `SELECT user_id, state, position FROM ${t.users} WHERE user_id = ANY($1::uuid[])`,
+        [userIds],
+      );
+      for (const row of rows) stored.set(row.user_id, { state: stateFromJson(JSON.stringify(row.state)), position: row.position });
+    }
+    const touched = projectUsers(events, (id) => stored.get(id));
+    const { users, groups, identities } = rowsOf(touched);
+    if (users.length > 0) {
+      const ids = (users as { user_id: string }[]).map((u) => u.user_id);
+      await client.query(
+        `INSERT INTO ${t.users} SELECT * FROM jsonb_populate_recordset(NULL::${t.users}, $1::jsonb)
+         ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, username_key = EXCLUDED.username_key,
+           display_name = EXCLUDED.display_name, email = EXCLUDED.email, active = EXCLUDED.active, idp_id = EXCLUDED.idp_id,
+           subject = EXCLUDED.subject, provisioned_at = EXCLUDED.provisioned_at, last_login_at = EXCLUDED.last_login_at,
+           deactivated_at = EXCLUDED.deactivated_at, search_text = EXCLUDED.search_text, position = EXCLUDED.position,
+           state = EXCLUDED.state`,
+        [JSON.stringify(users)],
+      );
+      await client.query(`DELETE FROM ${t.groups} WHERE user_id = ANY($1::uuid[])`, [ids]);
+      if (groups.length > 0) {
+        await client.query(`INSERT INTO ${t.groups} SELECT * FROM jsonb_populate_recordset(NULL::${t.groups}, $1::jsonb)`, [JSON.stringify(groups)]);
+      }
+      await client.query(`DELETE FROM ${t.identities} WHERE user_id = ANY($1::uuid[])`, [ids]);
+      if (identities.length > 0) {
+        await client.query(
+          `INSERT INTO ${t.identities} SELECT * FROM jsonb_populate_recordset(NULL::${t.identities}, $1::jsonb)
+           ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, linked_at = EXCLUDED.linked_at`,
+          [JSON.stringify(identities)],
+        );
+      }
+    }
+    await client.query(
+      `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET position = GREATEST(${t.checkpoints}.position, EXCLUDED.position)`,
+      [projection, events.at(-1)!.position],
+    );
+  };
+
+  return {
+    suffix,
+    applyEventsWith,
+    async applyEvents(events, projection) {
+      if (events.length > 0) await inTransaction(pool, (client) => applyEventsWith(client, events, projection));
+    },
+    async checkpoint(projection) {
+      const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${t.checkpoints} WHERE name = $1`, [projection]);
+      return rows[0]?.position ?? 0;
+    },
+    async listUsers(query) {
+      const { page, count } = listSql(query, 'postgres', t);
+      const [pageResult, countResult] = await Promise.all([
+        pool.query<UserRow>(page.sql, page.params),
+        pool.query<{ total: number }>(count.sql, count.params),
+      ]);
+      const groupsByUser = new Map<string, string[]>();
+      if (query.withGroups && pageResult.rows.length > 0) {
+        const { rows } = await pool.query<{ user_id: string; group_name: string }>(
+          `SELECT user_id, group_name FROM ${t.groups} WHERE user_id = ANY($1::uuid[]) ORDER BY group_key`,
+          [pageResult.rows.map((r) => r.user_id)],
+        );
+        for (const row of rows) groupsByUser.set(row.user_id, [...(groupsByUser.get(row.user_id) ?? []), row.group_name]);
+      }
+      const users = pageResult.rows.map((row): UserListItem => ({
+        userId: row.user_id,
+        username: row.username,
+        usernameKey: row.username_key,
+        displayName: row.display_name,
+        email: row.email,
+        active: row.active,
+        idpId: row.idp_id,
+        provisionedAt: row.provisioned_at,
+        lastLoginAt: row.last_login_at ?? undefined,
+        ...(query.withGroups ? { groups: groupsByUser.get(row.user_id) ?? [] } : {}),
+      }));
+      return { users, total: Number(countResult.rows[0]?.total ?? 0) };
+    },
+    async findUser(usernameOrId) {
+      const { rows } = await pool.query<{ state: unknown }>(
+        `SELECT state FROM ${t.users} WHERE username_key = $1 OR user_id::text = $2 ORDER BY (username_key = $1) DESC, user_id LIMIT 1`,
+        [usernameKey(usernameOrId), usernameOrId.toLowerCase()],
+      );
+      return rows[0] ? stateFromJson(JSON.stringify(rows[0].state)) : undefined;
+    },
+    async reset() {
+      await pool.query(`TRUNCATE ${t.users}, ${t.groups}, ${t.identities}, ${t.checkpoints}`);
+    },
+    async swapIntoLive(client) {
+      if (suffix === '') throw new Error('the live model cannot be swapped into itself');
+      const live = postgresReadModelTables('');
+      for (const key of ['users', 'groups', 'identities', 'checkpoints'] as const) {
+        await client.query(`DROP TABLE IF EXISTS ${live[key]}`);
+        await client.query(`ALTER TABLE ${t[key]} RENAME TO ${live[key]}`);
+      }
+      for (const [from, to] of [
+        [`${t.users}_by_key`, `${live.users}_by_key`],
+        [`${t.users}_by_idp`, `${live.users}_by_idp`],
+        [`${t.groups}_by_group`, `${live.groups}_by_group`],
+      ] as const) {
+        await client.query(`ALTER INDEX IF EXISTS ${from} RENAME TO ${to}`);
+      }
+    },
+  };
+}

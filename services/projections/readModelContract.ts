@@ -1,0 +1,133 @@
+/**
+ * The contract every ReadModel adapter passes: projection (idempotent, checkpointed), listing
+ * (filters, ordering, offset and keyset paging), lookups and reset.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Test } from 'tap';
+import type { UserEvent } from '../../events/catalogue.js';
+import type { RawRecordedEvent } from '../../events/envelope.js';
+import type { ReadModel, UserListQuery } from './readModel.js';
+
+export type ReadModelFactory = () => Promise<{ model: ReadModel; cleanup: () => Promise<void> }>;
+
+/** Builds a log: each call appends one event with the next position and its stream's next revision. */
+export function logBuilder() {
+  let position = 0;
+  const revisions = new Map<string, number>();
+  const log: RawRecordedEvent[] = [];
+  const add = (userId: string, event: UserEvent, recordedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, position)).toISOString()) => {
+    const streamId = `user-${userId}`;
+    const revision = (revisions.get(streamId) ?? -1) + 1;
+    revisions.set(streamId, revision);
+    const recorded: RawRecordedEvent = {
+      ...event,
+      eventId: randomUUID(),
+      metadata: { correlationId: 'c', actor: 'test', schemaVersion: 1 },
+      streamId,
+      revision,
+      position: ++position,
+      recordedAt,
+    };
+    log.push(recorded);
+    return recorded;
+  };
+  const provision = (username: string, options: { idp?: string; groups?: string[]; email?: string; userId?: string } = {}) => {
+    const userId = options.userId ?? randomUUID();
+    const idp = options.idp ?? 'okta';
+    const groups = options.groups ?? ['staff'];
+    add(userId, {
+      type: 'UserProvisioned',
+      data: {
+        'user-id': userId,
+        'idp-id': idp,
+        subject: `${username}-subject`,
+        username,
+        'display-name': `${username} display`,
+        email: options.email ?? `${username}@example.com`,
+        groups,
+        grants: groups.map((group) => ({ group, source: { type: 'idp' as const, 'idp-id': idp } })),
+        'login-id': randomUUID(),
+      },
+    });
+    return userId;
+  };
+  return { log, add, provision };
+}
+
+const query = (overrides: Partial<UserListQuery> = {}): UserListQuery => ({ start: 0, limit: 100, withGroups: false, ...overrides });
+
+export function testReadModelContract(t: Test, name: string, factory: ReadModelFactory): void {
+  const withModel = (title: string, body: (t: Test, model: ReadModel) => Promise<void>) =>
+    t.test(`${name}: ${title}`, async (t) => {
+      const { model, cleanup } = await factory();
+      t.teardown(cleanup);
+      await body(t, model);
+    });
+
+  withModel('projects users and keeps the checkpoint with the rows', async (t, model) => {
+    const b = logBuilder();
+    const alice = b.provision('alice', { groups: ['Developers', 'staff'] });
+    b.provision('Bob');
+    b.add(alice, { type: 'UserLoggedIn', data: { 'user-id': alice, 'idp-id': 'okta', subject: 'alice-subject', protocol: 'saml', 'login-id': randomUUID(), 'authenticated-at': '2026-02-01T10:00:00Z' } });
+    await model.applyEvents(b.log, 'p');
+    t.equal(await model.checkpoint('p'), 3);
+    t.equal(await model.checkpoint('other'), 0);
+    const page = await model.listUsers(query({ withGroups: true }));
+    t.equal(page.total, 2);
+    t.same(page.users.map((u) => u.username), ['alice', 'Bob']);
+    t.same(page.users[0]?.groups, ['Developers', 'staff']);
+    t.equal(page.users[0]?.lastLoginAt, '2026-02-01T10:00:00.000Z');
+    const found = await model.findUser('ALICE');
+    t.equal(found?.userId, alice);
+    t.equal((await model.findUser(alice))?.username, 'alice', 'by user id too');
+    t.equal(await model.findUser('nobody'), undefined);
+  });
+
+  withModel('skips events it has already applied (at-least-once delivery)', async (t, model) => {
+    const b = logBuilder();
+    const alice = b.provision('alice');
+    b.add(alice, {
+      type: 'UserUpdated',
+      data: { 'user-id': alice, 'idp-id': 'okta', changes: { email: { from: 'alice@example.com', to: 'a@new.example' } }, 'groups-added': ['x'], 'groups-removed': [], grants: [{ group: 'x', source: { type: 'admin' } }], revocations: [] },
+    });
+    await model.applyEvents(b.log, 'p');
+    await model.applyEvents(b.log, 'p');
+    await model.applyEvents([b.log[1]!], 'p');
+    const user = await model.findUser('alice');
+    t.equal(user?.email, 'a@new.example');
+    t.same(Object.values(user?.groups ?? {}).map((g) => g.grants.length), [1, 1], 'no grant applied twice');
+    t.equal(await model.checkpoint('p'), 2);
+  });
+
+  withModel('filters and pages', async (t, model) => {
+    const b = logBuilder();
+    const names = ['carol', 'alice', 'Dave', 'bob', 'erin', 'frank'];
+    const ids = names.map((n, i) => b.provision(n, { idp: i % 2 === 0 ? 'okta' : 'entra', groups: i < 3 ? ['Admins'] : ['staff'] }));
+    b.add(ids[3]!, { type: 'UserDeactivated', data: { 'user-id': ids[3]!, reason: 'admin' } });
+    await model.applyEvents(b.log, 'p');
+    const usernames = async (q: Partial<UserListQuery>) => (await model.listUsers(query(q))).users.map((u) => u.username);
+    t.same(await usernames({}), ['alice', 'bob', 'carol', 'Dave', 'erin', 'frank']);
+    t.same(await usernames({ idp: 'entra' }), ['alice', 'bob', 'frank']);
+    t.same(await usernames({ active: false }), ['bob']);
+    t.same(await usernames({ active: true, group: 'admins' }), ['alice', 'carol', 'Dave']);
+    t.same(await usernames({ q: 'DAVE@EXAMPLE' }), ['Dave']);
+    t.same(await usernames({ q: '%' }), [], 'q is a literal substring');
+    t.same(await usernames({ start: 2, limit: 2 }), ['carol', 'Dave']);
+    t.equal((await model.listUsers(query({ start: 2, limit: 2 }))).total, 6);
+    const first = await model.listUsers(query({ limit: 4 }));
+    const last = first.users.at(-1)!;
+    t.same(await usernames({ limit: 4, cursor: { usernameKey: last.usernameKey, userId: last.userId } }), ['erin', 'frank'], 'keyset page');
+    t.same(await usernames({ provisionedAfter: b.log[2]!.recordedAt }), ['bob', 'erin', 'frank']);
+    t.same(await usernames({ provisionedBefore: b.log[1]!.recordedAt }), ['carol']);
+    t.same(await usernames({ lastLoginBefore: '2030-01-01T00:00:00Z' }), ['alice', 'bob', 'carol', 'Dave', 'erin', 'frank'], 'never logged in counts');
+  });
+
+  withModel('reset empties the model', async (t, model) => {
+    const b = logBuilder();
+    b.provision('alice');
+    await model.applyEvents(b.log, 'p');
+    await model.reset();
+    t.equal((await model.listUsers(query())).total, 0);
+    t.equal(await model.checkpoint('p'), 0);
+  });
+}

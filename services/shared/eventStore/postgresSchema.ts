@@ -1,0 +1,106 @@
+/**
+ * Tables and the append function of the PostgreSQL event store.
+ *
+ * Gap-free positions as seen by readers: every append batch locks the single jit_log_head row,
+ * takes positions from it and commits before the next batch can take the lock, so a reader can
+ * never see position N+1 committed while N is still in flight, and a rolled-back batch returns its
+ * positions. jit_append_batch does one batch in one round trip; every check happens before any
+ * write of its item, so a refused append in a batch leaves the others untouched.
+ */
+export const EVENT_STORE_MIGRATIONS = [
+  {
+    name: 'event-store-1',
+    sql: `
+      CREATE TABLE jit_events (
+        position BIGINT PRIMARY KEY,
+        event_id UUID NOT NULL UNIQUE,
+        stream_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data JSONB NOT NULL,
+        metadata JSONB NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (stream_id, revision)
+      );
+      CREATE TABLE jit_streams (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
+      CREATE TABLE jit_claims (scope TEXT NOT NULL, key TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (scope, key));
+      CREATE TABLE jit_log_head (singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton), position BIGINT NOT NULL);
+      INSERT INTO jit_log_head (singleton, position) VALUES (TRUE, 0);
+
+      CREATE FUNCTION jit_append_batch(batch JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+      DECLARE
+        head BIGINT;
+        item JSONB;
+        results JSONB := '[]'::JSONB;
+        current_rev INTEGER;
+        expected JSONB;
+        claim JSONB;
+        holder TEXT;
+        dup UUID;
+        failed JSONB;
+        rev INTEGER;
+        first_pos BIGINT;
+        n INTEGER;
+      BEGIN
+        SELECT position INTO head FROM jit_log_head FOR UPDATE;
+        FOR item IN SELECT value FROM jsonb_array_elements(batch) LOOP
+          failed := NULL;
+          current_rev := NULL;
+          SELECT s.revision INTO current_rev FROM jit_streams s WHERE s.stream_id = item->>'streamId';
+          expected := item->'expectedRevision';
+          IF NOT (expected = '"any"'::JSONB
+              OR (expected = '"no-stream"'::JSONB AND current_rev IS NULL)
+              OR (expected = '"stream-exists"'::JSONB AND current_rev IS NOT NULL)
+              OR (jsonb_typeof(expected) = 'number' AND current_rev IS NOT NULL AND current_rev = (expected #>> '{}')::INTEGER)) THEN
+            failed := jsonb_build_object('error', 'wrong-revision', 'actual', to_jsonb(current_rev));
+          END IF;
+          IF failed IS NULL THEN
+            dup := NULL;
+            SELECT e.event_id INTO dup FROM jit_events e
+              WHERE e.event_id IN (SELECT (x->>'eventId')::UUID FROM jsonb_array_elements(item->'events') x) LIMIT 1;
+            IF dup IS NOT NULL THEN
+              failed := jsonb_build_object('error', 'duplicate-event', 'eventId', dup);
+            END IF;
+          END IF;
+          IF failed IS NULL THEN
+            FOR claim IN SELECT value FROM jsonb_array_elements(COALESCE(item->'claims', '[]'::JSONB)) LOOP
+              holder := NULL;
+              SELECT c.owner INTO holder FROM jit_claims c WHERE c.scope = claim->>'scope' AND c.key = claim->>'key';
+              IF holder IS NOT NULL AND holder <> claim->>'owner' AND NOT EXISTS (
+                SELECT 1 FROM jsonb_array_elements(COALESCE(item->'releases', '[]'::JSONB)) r
+                WHERE r->>'scope' = claim->>'scope' AND r->>'key' = claim->>'key' AND r->>'owner' = holder) THEN
+                failed := jsonb_build_object('error', 'claim-conflict', 'scope', claim->>'scope', 'key', claim->>'key', 'heldBy', holder);
+                EXIT;
+              END IF;
+            END LOOP;
+          END IF;
+          IF failed IS NULL THEN
+            DELETE FROM jit_claims c USING jsonb_array_elements(COALESCE(item->'releases', '[]'::JSONB)) r
+              WHERE c.scope = r.value->>'scope' AND c.key = r.value->>'key' AND c.owner = r.value->>'owner';
+            INSERT INTO jit_claims (scope, key, owner)
+              SELECT c->>'scope', c->>'key', c->>'owner' FROM jsonb_array_elements(COALESCE(item->'claims', '[]'::JSONB)) c
+              ON CONFLICT (scope, key) DO NOTHING;
+            rev := COALESCE(current_rev, -1);
+            first_pos := head + 1;
+            INSERT INTO jit_events (position, event_id, stream_id, revision, type, data, metadata, recorded_at)
+              SELECT head + x.ord, (x.e->>'eventId')::UUID, item->>'streamId', rev + x.ord::INTEGER, x.e->>'type',
+                     x.e->'data', x.e->'metadata', (item->>'recordedAt')::TIMESTAMPTZ
+              FROM jsonb_array_elements(item->'events') WITH ORDINALITY AS x(e, ord);
+            n := jsonb_array_length(item->'events');
+            head := head + n;
+            rev := rev + n;
+            INSERT INTO jit_streams (stream_id, revision) VALUES (item->>'streamId', rev)
+              ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision;
+            results := results || jsonb_build_array(jsonb_build_object('ok', TRUE, 'revision', rev, 'firstPosition', first_pos, 'lastPosition', head));
+          ELSE
+            results := results || jsonb_build_array(failed);
+          END IF;
+        END LOOP;
+        UPDATE jit_log_head SET position = head;
+        PERFORM pg_notify('jit_events', head::TEXT);
+        RETURN results;
+      END
+      $fn$;
+    `,
+  },
+];
