@@ -55,11 +55,20 @@ export async function deleteIdp(deps: IdpCommandDeps, id: string, context: Admin
   await run(deps, { type: 'DeleteIdp', data: { id } }, context);
 }
 
+function applyCommand(registry: IdpRegistry, input: IdpInput & { id: string }): IdpCommand {
+  return registry.state(input.id).status === 'active'
+    ? { type: 'UpdateIdp', data: { id: input.id, patch: input, replace: true } }
+    : { type: 'CreateIdp', data: { id: input.id, input } };
+}
+
+/** Throws the ServiceError that applyIdp would throw for this configuration, without writing anything. */
+export function checkApplyIdp(registry: IdpRegistry, input: IdpInput & { id: string }): void {
+  decideIdp(applyCommand(registry, input), registry.state(input.id));
+}
+
 /** Makes the store hold exactly this configuration for the IdP; nothing is written when it already does. */
 export async function applyIdp(deps: IdpCommandDeps, input: IdpInput & { id: string }, context: AdminContext): Promise<'created' | 'updated' | 'unchanged'> {
-  if (deps.registry.state(input.id).status !== 'active') {
-    await run(deps, { type: 'CreateIdp', data: { id: input.id, input } }, context);
-    return 'created';
-  }
-  return (await run(deps, { type: 'UpdateIdp', data: { id: input.id, patch: input, replace: true } }, context)) ? 'updated' : 'unchanged';
+  const command = applyCommand(deps.registry, input);
+  const written = await run(deps, command, context);
+  return command.type === 'CreateIdp' ? 'created' : written ? 'updated' : 'unchanged';
 }
