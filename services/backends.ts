@@ -14,6 +14,8 @@ import { loadOrCreatePostgresSecret } from './shared/postgres/secrets.js';
 import { loadOrCreateSecret } from './shared/secretFiles.js';
 import { openSqliteDatabase } from './shared/sqlite/database.js';
 import type { ReadModel } from './projections/readModel.js';
+import { getPostgresCheckpointStore, getSqliteCheckpointStore, type CheckpointStore } from './shared/checkpoints/checkpointStore.js';
+import { getPostgresParkingLot, getSqliteParkingLot, type ParkingLot } from './shared/parking/parkingLot.js';
 import { getPostgresReadModel, type PostgresReadModel } from './projections/postgresReadModel.js';
 import { replayPostgresReadModel, replaySqliteReadModel } from './projections/replay.js';
 import { getSqliteReadModel } from './projections/sqliteReadModel.js';
@@ -23,6 +25,8 @@ export type Backends = Readonly<{
   store: EventStore;
   readModel: ReadModel;
   oneTimeTokens: OneTimeTokens;
+  checkpoints: CheckpointStore;
+  parking: ParkingLot;
   /** The PostgreSQL pool and live read model, for components that need transactions (Kafka projector). */
   postgres?: { pool: PgPool; readModel: PostgresReadModel };
   /** A secret shared by every instance (generated once per data dir or database). */
@@ -45,6 +49,8 @@ export async function openBackends(config: Config, options: { now?: () => Date }
         store,
         readModel,
         oneTimeTokens,
+        checkpoints: await getPostgresCheckpointStore(pool),
+        parking: await getPostgresParkingLot(pool),
         postgres: { pool, readModel },
         sharedSecret: (name) => loadOrCreatePostgresSecret(pool, name),
         replay: (onProgress) => replayPostgresReadModel(pool, store, onProgress),
@@ -65,6 +71,8 @@ export async function openBackends(config: Config, options: { now?: () => Date }
     store,
     readModel: getSqliteReadModel(db),
     oneTimeTokens: getSqliteOneTimeTokens(db, now),
+    checkpoints: getSqliteCheckpointStore(db),
+    parking: getSqliteParkingLot(db),
     sharedSecret: async (name) => loadOrCreateSecret(config.dataDir, name).value,
     replay: (onProgress) => replaySqliteReadModel(db, store, onProgress),
     async close() {

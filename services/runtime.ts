@@ -13,7 +13,8 @@ import { newId } from './shared/ids.js';
 import { applyIdp, checkApplyIdp } from './provisioning/idps/idpCommands.js';
 import { startIdpRegistry, type IdpRegistry } from './provisioning/idps/idpRegistry.js';
 import { startStoreProjector, type Projector } from './projections/projector.js';
-import { openBackends } from './backends.js';
+import { openBackends, type Backends } from './backends.js';
+import { startKafkaServices, type KafkaServices } from './kafkaServices.js';
 import type { ReadModel } from './projections/readModel.js';
 import type { OneTimeTokens } from './shared/oneTimeTokens/oneTimeTokens.js';
 
@@ -26,7 +27,10 @@ export type Runtime = Readonly<{
   /** Key for signed session cookies: JIT_SESSION_SECRET, or generated once per data dir. */
   sessionSecret: string;
   registry: IdpRegistry;
+  /** The in-process projector (no Kafka); with Kafka the read model is fed by kafka.projector. */
   projector: Projector | undefined;
+  kafka: KafkaServices | undefined;
+  backends: Backends;
   now: () => Date;
   newId: () => string;
   close(): Promise<void>;
@@ -70,10 +74,14 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     const onError = (scope: string) => (error: unknown) => logger.error({ err: error }, `${scope} failed; retrying`);
     const registry = await startIdpRegistry(store, { onError: onError('IdP registry') });
     closers.push(() => registry.stop());
-    const projector = config.services.has('projections') ? await startStoreProjector({ store, readModel, onError: onError('projection') }) : undefined;
+    const projector = config.services.has('projections') && !config.kafkaBrokers ? await startStoreProjector({ store, readModel, onError: onError('projection') }) : undefined;
     if (projector) closers.push(() => projector.stop());
     const sessionSecret = config.sessionSecret ?? (await backends.sharedSecret('session-secret'));
-    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, now: overrides.now ?? (() => new Date()), newId: overrides.newId ?? newId, close };
+    const now = overrides.now ?? (() => new Date());
+    const ids = overrides.newId ?? newId;
+    const kafka = config.kafkaBrokers ? await startKafkaServices(config, backends, { logger, registry, now, newId: ids }) : undefined;
+    if (kafka) closers.push(() => kafka.close());
+    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, kafka, backends, now, newId: ids, close };
     if (config.idpsFile) await applyIdpsFile(runtime, config.idpsFile);
     return runtime;
   } catch (error) {

@@ -74,7 +74,7 @@ type UserRow = {
 export type PostgresReadModel = ReadModel & {
   readonly suffix: string;
   /** Applies a batch inside a transaction the caller controls (Kafka consumer, replay swap). */
-  applyEventsWith(client: PgClient, events: readonly RawRecordedEvent[], projection: string): Promise<void>;
+  applyEventsWith(client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number): Promise<void>;
   /** Replaces the live tables with this model's (replay), inside the given transaction. */
   swapIntoLive(client: PgClient): Promise<void>;
 };
@@ -113,8 +113,8 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
   if (suffix === '') await migratePostgres(pool, [{ name: 'read-model-1', sql: createReadModelTablesSql('') }]);
   else await pool.query(createReadModelTablesSql(suffix));
 
-  const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string) => {
-    if (events.length === 0) return;
+  const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
+    if (events.length === 0 && checkpoint === undefined) return;
     const userIds = [...new Set(events.filter((e) => e.streamId.startsWith('user-')).map((e) => e.streamId.slice(5)))];
     const stored = new Map<string, ProjectedUser>();
     if (userIds.length > 0) {
@@ -150,18 +150,25 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
         );
       }
     }
-    await client.query(
-      `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2)
-       ON CONFLICT (name) DO UPDATE SET position = GREATEST(${t.checkpoints}.position, EXCLUDED.position)`,
-      [projection, events.at(-1)!.position],
-    );
+    if (checkpoint !== undefined) {
+      await client.query(
+        `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position`,
+        [projection, checkpoint],
+      );
+    } else {
+      await client.query(
+        `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET position = GREATEST(${t.checkpoints}.position, EXCLUDED.position)`,
+        [projection, events.at(-1)!.position],
+      );
+    }
   };
 
   return {
     suffix,
     applyEventsWith,
-    async applyEvents(events, projection) {
-      if (events.length > 0) await inTransaction(pool, (client) => applyEventsWith(client, events, projection));
+    async applyEvents(events, projection, checkpoint) {
+      if (events.length > 0 || checkpoint !== undefined) await inTransaction(pool, (client) => applyEventsWith(client, events, projection, checkpoint));
     },
     async checkpoint(projection) {
       const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${t.checkpoints} WHERE name = $1`, [projection]);

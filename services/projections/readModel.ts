@@ -42,8 +42,12 @@ export type UserListItem = Readonly<{
 export type UserListPage = Readonly<{ users: readonly UserListItem[]; total: number }>;
 
 export interface ReadModel {
-  /** Applies events in log order; duplicates (already applied for that user) are skipped. */
-  applyEvents(events: readonly RawRecordedEvent[], projection: string): Promise<void>;
+  /**
+   * Applies events in log order; duplicates (already applied for that user) are skipped. The
+   * projection's checkpoint becomes `checkpoint` (default: the last event's position) in the same
+   * transaction, even when there are no events (a Kafka batch of parked messages).
+   */
+  applyEvents(events: readonly RawRecordedEvent[], projection: string, checkpoint?: number): Promise<void>;
   checkpoint(projection: string): Promise<number>;
   listUsers(query: UserListQuery): Promise<UserListPage>;
   /** The user's full state (groups with provenance, identities), by username (case-insensitive) or user id. */

@@ -122,6 +122,16 @@ export function testReadModelContract(t: Test, name: string, factory: ReadModelF
     t.same(await usernames({ lastLoginBefore: '2030-01-01T00:00:00Z' }), ['alice', 'bob', 'carol', 'Dave', 'erin', 'frank'], 'never logged in counts');
   });
 
+  withModel('an explicit checkpoint is stored even without events (Kafka offsets)', async (t, model) => {
+    const b = logBuilder();
+    b.provision('alice');
+    await model.applyEvents(b.log, 'kafka:jit.users.v1:0', 17);
+    t.equal(await model.checkpoint('kafka:jit.users.v1:0'), 17);
+    await model.applyEvents([], 'kafka:jit.users.v1:0', 18);
+    t.equal(await model.checkpoint('kafka:jit.users.v1:0'), 18);
+    t.ok(await model.findUser('alice'));
+  });
+
   withModel('reset empties the model', async (t, model) => {
     const b = logBuilder();
     b.provision('alice');

@@ -135,20 +135,20 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
     for (const identity of state.identities) s.insertIdentity.run(identity.idpId, identity.subject, userId, identity.linkedAt);
   };
 
-  const apply = db.transaction((events: readonly RawRecordedEvent[], projection: string) => {
+  const apply = db.transaction((events: readonly RawRecordedEvent[], projection: string, checkpoint: number | undefined) => {
     const touched = projectUsers(events, (userId) => {
       const row = s.state.get(userId);
       return row ? { state: stateFromJson(row.state), position: row.position } : undefined;
     });
     for (const [userId, projected] of touched) save(userId, projected);
-    const last = events.at(-1);
-    if (last) s.saveCheckpoint.run(projection, Math.max(last.position, s.checkpoint.get(projection)?.position ?? 0));
+    if (checkpoint !== undefined) s.saveCheckpoint.run(projection, checkpoint);
+    else if (events.length > 0) s.saveCheckpoint.run(projection, Math.max(events.at(-1)!.position, s.checkpoint.get(projection)?.position ?? 0));
   });
 
   return {
     suffix,
-    async applyEvents(events, projection) {
-      if (events.length > 0) apply.immediate(events, projection);
+    async applyEvents(events, projection, checkpoint) {
+      if (events.length > 0 || checkpoint !== undefined) apply.immediate(events, projection, checkpoint);
     },
     async checkpoint(projection) {
       return s.checkpoint.get(projection)?.position ?? 0;
