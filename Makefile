@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 NODE_STAMP := node_modules/.install-stamp
 
-.PHONY: help install build run test test-unit lint typecheck gen-types kafka-up kafka-down keycloak-up keycloak-down clean
+.PHONY: help install build run test test-unit lint typecheck gen-types postgres-up kafka-up kafka-down keycloak-up keycloak-down clean
 
 help:
 	@echo "make run       install what is missing, build and start the service (embedded SQLite)"
@@ -35,8 +35,14 @@ lint: install
 typecheck: install
 	npx tsc --noEmit
 
-test: install lint typecheck build
-	npx tap
+test: install
+	bash scripts/test.sh
+
+test-unit: install
+	npx tap services events schemas
+
+postgres-up:
+	bash deploy/postgres/ensure.sh
 
 kafka-up: install
 	bash deploy/kafka/kafka.sh up

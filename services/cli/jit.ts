@@ -12,12 +12,15 @@ import { ConfigError } from '../shared/errors.js';
 import { loggerOptions } from '../shared/logger.js';
 import { openBackends, startRuntime } from '../runtime.js';
 import { auditLine } from './audit.js';
+import { republish } from '../relay/republish.js';
+import { createKafka, ensureTopics, topicNames } from '../shared/kafka/kafkaClient.js';
 import { loadOrCreateSecret } from '../shared/secretFiles.js';
 
 const USAGE = `usage:
   jit serve [--services gateway,api,provisioning,relay,projections]
   jit replay                 rebuild the read model from the event store
   jit audit <username> [--json]
+  jit republish [--from <position>]   re-emit the store's log to jit.users.v1 (needs JIT_KAFKA_BROKERS)
 Configuration comes from JIT_* environment variables (see README).`;
 
 async function serve(config: Config): Promise<void> {
@@ -86,11 +89,46 @@ async function audit(config: Config, username: string, json: boolean): Promise<n
   }
 }
 
+async function republishCommand(config: Config, from: number): Promise<number> {
+  if (!config.kafkaBrokers) {
+    process.stderr.write('jit republish: JIT_KAFKA_BROKERS is not set\n');
+    return 2;
+  }
+  const backends = await openBackends(config);
+  const kafka = createKafka(config.kafkaBrokers, pino({ level: 'warn' }));
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const topics = topicNames(config.kafkaTopicPrefix);
+    await ensureTopics(admin, topics);
+    const bar = new SingleBar({ format: 'republish [{bar}] {value}/{total} positions', stream: process.stderr });
+    bar.start(1, 0);
+    const result = await republish({ kafka, topics, store: backends.store }, {
+      from,
+      onProgress: (done, head) => {
+        bar.setTotal(Math.max(1, head));
+        bar.update(done);
+      },
+    });
+    bar.stop();
+    process.stdout.write(`republished ${result.published} user events (positions ${from}..${result.upTo}) to ${topics.users}\n`);
+    return 0;
+  } finally {
+    await admin.disconnect();
+    await backends.close();
+  }
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { services: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      services: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      from: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
@@ -120,6 +158,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         return 2;
       }
       return audit(config, rest[0]!, values.json);
+    case 'republish': {
+      const from = values.from === undefined ? 1 : Number(values.from);
+      if (!Number.isSafeInteger(from) || from < 1) {
+        process.stderr.write(`jit republish: --from must be a position (a whole number from 1)\n`);
+        return 2;
+      }
+      return republishCommand(config, from);
+    }
     default:
       process.stderr.write(`jit: unknown command '${command}'\n${USAGE}\n`);
       return 2;
