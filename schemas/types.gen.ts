@@ -121,6 +121,10 @@ export interface EnvironmentConfiguration {
    * Events of projection lag above which /readyz answers 503.
    */
   JIT_PROJECTION_MAX_LAG?: string;
+  /**
+   * Days the attributes/claims of each identity's last login are kept for impact analysis (0 keeps none).
+   */
+  JIT_LOGIN_ATTRIBUTES_DAYS?: string;
 }
 
 /**
@@ -206,6 +210,10 @@ export interface IdpStored {
    * OIDC: allow http:// endpoints (tests and local IdPs only).
    */
   "allow-insecure-http"?: boolean;
+  /**
+   * Name Atlassian's callback URLs in requests to the IdP (SAML AssertionConsumerServiceURL <public url>/plugins/servlet/samlconsumer, OIDC redirect_uri <public url>/plugins/servlet/oidc/callback) instead of /sso/<id>/…, so an IdP registered for a Data Center product works unchanged. Both paths are always accepted.
+   */
+  "atlassian-callback-paths"?: boolean;
 }
 
 export interface JitConfiguration {
@@ -426,7 +434,12 @@ export interface UserUpdated {
 export interface RecordedEvent {
   eventId: string;
   type: string;
-  data: {};
+  /**
+   * The event's data, as its type's schema in events/ describes it.
+   */
+  data: {
+    [k: string]: unknown | undefined;
+  };
   metadata: EventMetadata;
   streamId: string;
   revision: number;
@@ -465,6 +478,125 @@ export interface ErrorBody {
     | "idp-disabled"
     | "invalid-login";
   problems?: Problem[];
+}
+
+export interface MappingImpactAnalysis {
+  [k: string]: unknown | undefined;
+}
+
+/**
+ * What a proposed IdP configuration would do to every user of the IdP on their next login, computed from the attributes of their last login.
+ */
+export interface ImpactResult {
+  "idp-id": string;
+  "users-analyzed": number;
+  /**
+   * Users of the IdP whose last login's attributes are no longer kept (expired or erased).
+   */
+  "users-without-attributes": number;
+  outcomes: {
+    "would-update": number;
+    unchanged: number;
+    "would-reject": number;
+    "would-provision": number;
+  };
+  /**
+   * Per group, how many users would join or leave it, e.g. this change removes 42 users from group X.
+   */
+  groups: {
+    group: string;
+    added: number;
+    removed: number;
+  }[];
+  /**
+   * How many users would see each field change.
+   */
+  fields: {
+    username: number;
+    "display-name": number;
+    email: number;
+  };
+  /**
+   * Users whose next login would be rejected, by reason.
+   */
+  rejections: {
+    [k: string]: number | undefined;
+  };
+  /**
+   * The same in sentences.
+   */
+  summary?: string[];
+  /**
+   * Users whose next login would change something (up to 1000).
+   */
+  users: {
+    username: string;
+    "user-id": string;
+    outcome: "would-provision" | "would-update" | "unchanged" | "would-reject";
+    /**
+     * Why a login was refused (closed list).
+     */
+    reason?:
+      | "provisioning-disabled"
+      | "mapping-error"
+      | "user-deactivated"
+      | "username-conflict"
+      | "idp-disabled"
+      | "invalid-login";
+    changes?: Changes;
+    "groups-added"?: string[];
+    "groups-removed"?: string[];
+  }[];
+}
+
+export interface Changes {
+  username?: StringChange;
+  "display-name"?: StringChange;
+  email?: StringChange;
+}
+
+export interface InactivityPolicy {
+  [k: string]: unknown | undefined;
+}
+
+/**
+ * Which IdPs' policies to apply (all IdPs with deactivate-after-days when absent).
+ */
+export interface InactivityRequest {
+  /**
+   * Identifier of an identity provider configuration: lowercase letters, digits and dashes.
+   */
+  idp?: string;
+}
+
+export interface InactiveUser {
+  username: string;
+  "user-id": string;
+  "idp-id": string;
+  "last-login-at"?: string;
+  /**
+   * Last login, or provisioning for a user who never logged in.
+   */
+  "last-seen-at": string;
+  "inactive-days": number;
+  "deactivate-after-days": number;
+}
+
+export interface InactivityResult {
+  "as-of": string;
+  /**
+   * The IdPs whose policy was applied, with the cut-off instant.
+   */
+  policies: {
+    "idp-id": string;
+    "deactivate-after-days": number;
+    "inactive-since": string;
+  }[];
+  /**
+   * preview: who would be deactivated; run: who was deactivated.
+   */
+  users: InactiveUser[];
+  total: number;
 }
 
 export interface JITDryRun {
@@ -577,6 +709,10 @@ export interface IdpPatch {
    * OIDC: allow http:// endpoints (tests and local IdPs only).
    */
   "allow-insecure-http"?: boolean;
+  /**
+   * Name Atlassian's callback URLs in requests to the IdP (SAML AssertionConsumerServiceURL <public url>/plugins/servlet/samlconsumer, OIDC redirect_uri <public url>/plugins/servlet/oidc/callback) instead of /sso/<id>/…, so an IdP registered for a Data Center product works unchanged. Both paths are always accepted.
+   */
+  "atlassian-callback-paths"?: boolean;
 }
 
 export interface JitTestResult {
@@ -605,12 +741,6 @@ export interface JitTestResult {
   "groups-added"?: string[];
   "groups-removed"?: string[];
   problems: Problem[];
-}
-
-export interface Changes {
-  username?: StringChange;
-  "display-name"?: StringChange;
-  email?: StringChange;
 }
 
 export interface LoginAnswers {
@@ -839,6 +969,10 @@ export interface IdpFields {
    * OIDC: allow http:// endpoints (tests and local IdPs only).
    */
   "allow-insecure-http"?: boolean;
+  /**
+   * Name Atlassian's callback URLs in requests to the IdP (SAML AssertionConsumerServiceURL <public url>/plugins/servlet/samlconsumer, OIDC redirect_uri <public url>/plugins/servlet/oidc/callback) instead of /sso/<id>/…, so an IdP registered for a Data Center product works unchanged. Both paths are always accepted.
+   */
+  "atlassian-callback-paths"?: boolean;
 }
 
 /**
@@ -914,6 +1048,10 @@ export interface IdpInput {
    * OIDC: allow http:// endpoints (tests and local IdPs only).
    */
   "allow-insecure-http"?: boolean;
+  /**
+   * Name Atlassian's callback URLs in requests to the IdP (SAML AssertionConsumerServiceURL <public url>/plugins/servlet/samlconsumer, OIDC redirect_uri <public url>/plugins/servlet/oidc/callback) instead of /sso/<id>/…, so an IdP registered for a Data Center product works unchanged. Both paths are always accepted.
+   */
+  "atlassian-callback-paths"?: boolean;
 }
 
 /**
@@ -985,6 +1123,10 @@ export interface IdpView {
    * OIDC: allow http:// endpoints (tests and local IdPs only).
    */
   "allow-insecure-http"?: boolean;
+  /**
+   * Name Atlassian's callback URLs in requests to the IdP (SAML AssertionConsumerServiceURL <public url>/plugins/servlet/samlconsumer, OIDC redirect_uri <public url>/plugins/servlet/oidc/callback) instead of /sso/<id>/…, so an IdP registered for a Data Center product works unchanged. Both paths are always accepted.
+   */
+  "atlassian-callback-paths"?: boolean;
   "last-updated": string;
   /**
    * OIDC: whether a client secret is stored (the secret itself is never returned).

@@ -16,6 +16,7 @@ import { openSqliteDatabase } from './shared/sqlite/database.js';
 import type { ReadModel } from './projections/readModel.js';
 import { getPostgresCheckpointStore, getSqliteCheckpointStore, type CheckpointStore } from './shared/checkpoints/checkpointStore.js';
 import { getPostgresParkingLot, getSqliteParkingLot, type ParkingLot } from './shared/parking/parkingLot.js';
+import { getPostgresLoginSnapshots, getSqliteLoginSnapshots, type LoginSnapshots } from './shared/loginSnapshots/loginSnapshots.js';
 import { getPostgresReadModel, type PostgresReadModel } from './projections/postgresReadModel.js';
 import { replayPostgresReadModel, replaySqliteReadModel } from './projections/replay.js';
 import { getSqliteReadModel } from './projections/sqliteReadModel.js';
@@ -27,6 +28,7 @@ export type Backends = Readonly<{
   oneTimeTokens: OneTimeTokens;
   checkpoints: CheckpointStore;
   parking: ParkingLot;
+  loginSnapshots: LoginSnapshots;
   /** The PostgreSQL pool and live read model, for components that need transactions (Kafka projector). */
   postgres?: { pool: PgPool; readModel: PostgresReadModel };
   /** A secret shared by every instance (generated once per data dir or database). */
@@ -51,6 +53,7 @@ export async function openBackends(config: Config, options: { now?: () => Date }
         oneTimeTokens,
         checkpoints: await getPostgresCheckpointStore(pool),
         parking: await getPostgresParkingLot(pool),
+        loginSnapshots: await getPostgresLoginSnapshots(pool),
         postgres: { pool, readModel },
         sharedSecret: (name) => loadOrCreatePostgresSecret(pool, name),
         replay: (onProgress) => replayPostgresReadModel(pool, store, onProgress),
@@ -73,6 +76,7 @@ export async function openBackends(config: Config, options: { now?: () => Date }
     oneTimeTokens: getSqliteOneTimeTokens(db, now),
     checkpoints: getSqliteCheckpointStore(db),
     parking: getSqliteParkingLot(db),
+    loginSnapshots: getSqliteLoginSnapshots(db),
     sharedSecret: async (name) => loadOrCreateSecret(config.dataDir, name).value,
     replay: (onProgress) => replaySqliteReadModel(db, store, onProgress),
     async close() {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Backends } from './backends.js';
 import type { IdpRegistry } from './provisioning/idps/idpRegistry.js';
 import { startLoginConsumer, type LoginConsumer } from './provisioning/ingest/loginConsumer.js';
+import type { LoginHandlerDeps } from './provisioning/login/provisionOnLogin.js';
 import { startKafkaProjector, type KafkaProjector } from './projections/kafkaProjector.js';
 import { startRelay, type Relay } from './relay/relay.js';
 import type { Config } from './shared/config.js';
@@ -30,7 +31,7 @@ export type KafkaServices = Readonly<{
 export async function startKafkaServices(
   config: Config,
   backends: Backends,
-  deps: { logger: Logger; registry: IdpRegistry; now: () => Date; newId: () => string },
+  deps: { logger: Logger; registry: IdpRegistry; now: () => Date; newId: () => string; recordLogin?: LoginHandlerDeps['recordLogin'] },
 ): Promise<KafkaServices> {
   const brokers = config.kafkaBrokers ?? [];
   const kafka = createKafka(brokers, deps.logger);
@@ -63,7 +64,7 @@ export async function startKafkaServices(
       ? await startLoginConsumer({
           kafka,
           topics,
-          handler: { store: backends.store, idps: deps.registry, now: deps.now, newId: deps.newId },
+          handler: { store: backends.store, idps: deps.registry, now: deps.now, newId: deps.newId, ...(deps.recordLogin ? { recordLogin: deps.recordLogin } : {}) },
           parking: backends.parking,
           logger: deps.logger,
           groupId: `${config.kafkaTopicPrefix}jit-provisioning`,

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { IdpInput } from '../schemas/types.gen.js';
+import type { IdpInput, LoginSucceeded } from '../schemas/types.gen.js';
 import { describeErrors, validatorFor } from '../schemas/registry.js';
 import type { Config } from './shared/config.js';
 import { ConfigError, ServiceError } from './shared/errors.js';
@@ -31,6 +31,8 @@ export type Runtime = Readonly<{
   projector: Projector | undefined;
   kafka: KafkaServices | undefined;
   backends: Backends;
+  /** Keeps a login's attributes for impact analysis for JIT_LOGIN_ATTRIBUTES_DAYS. */
+  recordLogin: (userId: string, login: LoginSucceeded) => Promise<void>;
   now: () => Date;
   newId: () => string;
   close(): Promise<void>;
@@ -79,9 +81,17 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     const sessionSecret = config.sessionSecret ?? (await backends.sharedSecret('session-secret'));
     const now = overrides.now ?? (() => new Date());
     const ids = overrides.newId ?? newId;
-    const kafka = config.kafkaBrokers ? await startKafkaServices(config, backends, { logger, registry, now, newId: ids }) : undefined;
+    const recordLogin = async (userId: string, login: LoginSucceeded) => {
+      if (config.loginAttributesDays > 0) await backends.loginSnapshots.save(userId, login, new Date(now().getTime() + config.loginAttributesDays * 86_400_000));
+    };
+    // With retention 0 nothing is kept, including what an earlier configuration kept.
+    const purge = () => void backends.loginSnapshots.purgeExpired(config.loginAttributesDays > 0 ? now() : new Date(8.64e15)).catch((error: unknown) => logger.warn({ err: error }, 'purging login attributes failed'));
+    purge();
+    const purgeTimer = setInterval(purge, 3_600_000).unref();
+    closers.push(() => clearInterval(purgeTimer));
+    const kafka = config.kafkaBrokers ? await startKafkaServices(config, backends, { logger, registry, now, newId: ids, recordLogin }) : undefined;
     if (kafka) closers.push(() => kafka.close());
-    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, kafka, backends, now, newId: ids, close };
+    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, kafka, backends, recordLogin, now, newId: ids, close };
     if (config.idpsFile) await applyIdpsFile(runtime, config.idpsFile);
     return runtime;
   } catch (error) {

@@ -27,6 +27,8 @@ export type Config = Readonly<{
   adminGroups: readonly string[];
   services: ReadonlySet<ServiceName>;
   projectionMaxLag: number;
+  /** Days the last login's attributes are kept per identity (impact analysis); 0 keeps none. */
+  loginAttributesDays: number;
 }>;
 
 const KNOWN = new Set(Object.keys((validatorFor('config.schema.json').schema as { properties: object }).properties));
@@ -104,5 +106,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminGroups: list(raw['JIT_ADMIN_GROUPS']),
     services: new Set((services.length > 0 ? services : SERVICE_NAMES) as ServiceName[]),
     projectionMaxLag: Number(raw['JIT_PROJECTION_MAX_LAG'] ?? '10000'),
+    loginAttributesDays: Number(raw['JIT_LOGIN_ATTRIBUTES_DAYS'] ?? '90'),
   });
 }

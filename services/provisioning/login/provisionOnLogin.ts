@@ -3,9 +3,10 @@
  * revision and the uniqueness claims, retry on a concurrency conflict. Used by the HTTP route, the
  * Kafka consumer of jit.logins.v1 and the SSO gateway alike.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { userStreamId, type UserEvent } from '../../../events/catalogue.js';
 import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
-import type { LoginSucceeded } from '../../../schemas/types.gen.js';
+import type { IdpStored, LoginSucceeded } from '../../../schemas/types.gen.js';
 import { ServiceError } from '../../shared/errors.js';
 import {
   ClaimConflictError,
@@ -15,7 +16,7 @@ import {
 } from '../../shared/eventStore/eventStore.js';
 import { identityKey, userIdOf } from '../../shared/ids.js';
 import type { IdpDirectory } from '../idps/idpDirectory.js';
-import type { HandleLogin } from '../user/commands.js';
+import type { HandleLogin, MappedLogin } from '../user/commands.js';
 import { decide, jitSettings } from '../user/decide.js';
 import { usernameKey } from '../user/normalize.js';
 import { outcomeOf, type LoginOutcome } from '../user/outcome.js';
@@ -28,6 +29,8 @@ export type LoginHandlerDeps = Readonly<{
   now: () => Date;
   newId: () => string;
   maxAttempts?: number;
+  /** Keeps the login's attributes for impact analysis (see shared/loginSnapshots); failures only cost that. */
+  recordLogin?: (userId: string, login: LoginSucceeded) => Promise<void>;
 }>;
 
 export type LoginContext = Readonly<{ correlationId: string; actor: string; causationId?: string }>;
@@ -77,9 +80,32 @@ async function previousOutcome(store: EventStore, streamId: string, loginId: str
   return { ...outcomeOf(own, state.status === 'provisioned' ? state : undefined), lastPosition: upTo[last]!.position };
 }
 
+/** A lone UTF-16 surrogate: JSON can carry one, but it is no Unicode text and SQLite would store it altered. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Walks a JSON value without recursion, so that no nesting depth can exhaust the stack. */
+function hasLoneSurrogate(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return true;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        pending.push(item);
+      }
+    }
+  }
+  return false;
+}
+
 function checkLogin(login: LoginSucceeded, ssoType: 'SAML' | 'OIDC', now: Date): void {
   if ((ssoType === 'SAML') !== (login.protocol === 'saml')) {
     throw new ServiceError('protocol-mismatch', `IdP ${login.idpId} is ${ssoType}; the login is ${login.protocol}`);
+  }
+  if (hasLoneSurrogate([login.subject, login.attributes, login.claims])) {
+    throw new ServiceError('invalid-request', 'The login carries text that is not well-formed Unicode (a lone surrogate)');
   }
   if (Date.parse(login.authenticatedAt) > now.getTime() + CLOCK_SKEW_MS) {
     throw new ServiceError('invalid-request', 'authenticatedAt lies in the future');
@@ -97,6 +123,32 @@ export async function provisionOnLogin(deps: LoginHandlerDeps, login: LoginSucce
   checkLogin(login, idp['sso-type'], deps.now());
 
   const mapped = mapLogin(idp, login);
+  return oneAtATime(store, identityKey(login.idpId, login.subject), () => decideAndAppend(deps, login, context, idp, mapped));
+}
+
+/**
+ * Logins of one identity that reach this process together run one after another: raced, all but
+ * one would lose the append each round, and a burst of them would exhaust the retries.
+ */
+const queues = new WeakMap<EventStore, Map<string, Promise<unknown>>>();
+
+function oneAtATime<T>(store: EventStore, key: string, work: () => Promise<T>): Promise<T> {
+  let byKey = queues.get(store);
+  if (!byKey) queues.set(store, (byKey = new Map()));
+  const current = (byKey.get(key) ?? Promise.resolve()).then(work);
+  const done = current.then(
+    () => undefined,
+    () => undefined,
+  );
+  byKey.set(key, done);
+  void done.then(() => {
+    if (byKey.get(key) === done) byKey.delete(key);
+  });
+  return current;
+}
+
+async function decideAndAppend(deps: LoginHandlerDeps, login: LoginSucceeded, context: LoginContext, idp: IdpStored, mapped: MappedLogin): Promise<LoginResult> {
+  const { store } = deps;
   const maxAttempts = deps.maxAttempts ?? 8;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const processedBy = await store.findClaim('login', login.loginId);
@@ -130,10 +182,12 @@ export async function provisionOnLogin(deps: LoginHandlerDeps, login: LoginSucce
         ...claimsFor(decided, userId, login.loginId),
       });
       const after = result.records.reduce<UserState>((s, e) => evolve(s, e as RecordedEvent<UserEvent> as EvolvableUserEvent), loaded.state);
+      await deps.recordLogin?.(userId, login).catch(() => undefined);
       return { ...outcomeOf(decided, after.status === 'provisioned' ? after : undefined), lastPosition: result.lastPosition };
     } catch (error) {
-      if (error instanceof WrongExpectedRevisionError || error instanceof ClaimConflictError) continue;
-      throw error;
+      if (!(error instanceof WrongExpectedRevisionError || error instanceof ClaimConflictError)) throw error;
+      // Another process won this round; a random pause keeps the contenders from colliding again.
+      await sleep(Math.random() * 2 ** attempt);
     }
   }
   throw new ServiceError('conflict', 'The login kept conflicting with concurrent changes; try again');

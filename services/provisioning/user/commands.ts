@@ -39,7 +39,16 @@ export type HandleLogin = Readonly<{
 
 export type DeactivateUser = Readonly<{
   type: 'DeactivateUser';
-  data: Readonly<{ reason: 'admin' | 'inactive'; comment?: string }>;
+  data: Readonly<{
+    reason: 'admin' | 'inactive';
+    comment?: string;
+    /**
+     * Inactivity policy: deactivate only if the user has not logged in (or, never having logged
+     * in, was not provisioned) since this instant. Re-checked here, so a login that lands between
+     * the policy's preview and its run keeps the user active.
+     */
+    inactiveSince?: string;
+  }>;
   metadata: CommandMetadata;
 }>;
 

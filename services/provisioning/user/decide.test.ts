@@ -1244,3 +1244,24 @@ t.test('fixtures sanity: the default command is a valid login of a known shape',
   t.strictSame(command.data.mapped, mappedLogin());
   t.equal(aliceProvisioned().type, 'UserProvisioned');
 });
+
+t.test('DeactivateUser with inactiveSince: only users not seen since then are deactivated', async (t) => {
+  const { given } = await import('./testing/deciderSpec.js');
+  const { randomUUID } = await import('node:crypto');
+  const userId = randomUUID();
+  const provisioned = {
+    type: 'UserProvisioned' as const,
+    data: { 'user-id': userId, 'idp-id': 'okta', subject: 's', username: 'idle', 'display-name': 'Idle', email: 'i@example.com', groups: [], grants: [], 'login-id': randomUUID() },
+    recordedAt: '2026-01-01T00:00:00.000Z',
+  };
+  const loggedIn = {
+    type: 'UserLoggedIn' as const,
+    data: { 'user-id': userId, 'idp-id': 'okta', subject: 's', protocol: 'saml' as const, 'login-id': randomUUID(), 'authenticated-at': '2026-03-01T00:00:00.000Z' },
+    recordedAt: '2026-03-01T00:00:00.000Z',
+  };
+  const deactivate = (inactiveSince: string) => ({ type: 'DeactivateUser' as const, data: { reason: 'inactive' as const, inactiveSince }, metadata: { now: '2026-06-01T00:00:00Z' } });
+  given(t, [provisioned, loggedIn]).when(deactivate('2026-02-01T00:00:00Z')).then([]);
+  given(t, [provisioned, loggedIn]).when(deactivate('2026-04-01T00:00:00Z')).then([{ type: 'UserDeactivated', data: { 'user-id': userId, reason: 'inactive' } }]);
+  given(t, [provisioned]).when(deactivate('2025-12-01T00:00:00Z')).then([], 'provisioned after the cutoff counts as seen');
+  given(t, [provisioned]).when(deactivate('2026-02-01T00:00:00Z')).then([{ type: 'UserDeactivated', data: { 'user-id': userId, reason: 'inactive' } }], 'never logged in since provisioning');
+});

@@ -239,9 +239,15 @@ function loggedIn(command: HandleLogin): UserEvent {
   };
 }
 
+/** When the user was last seen: the last login, or the provisioning for a user who never logged in. */
+export function lastSeen(user: ProvisionedUser): string {
+  return user.lastLoginAt ?? user.provisionedAt;
+}
+
 function deactivate(command: DeactivateUser, user: ProvisionedUser): UserEvent[] {
   if (!user.active) return [];
-  const { reason, comment } = command.data;
+  const { reason, comment, inactiveSince } = command.data;
+  if (inactiveSince !== undefined && Date.parse(lastSeen(user)) >= Date.parse(inactiveSince)) return [];
   return [{ type: 'UserDeactivated', data: { 'user-id': user.userId, reason, ...(comment ? { comment } : {}) } }];
 }
 
