@@ -4,12 +4,25 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type FormatDefinition, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { SCHEMA_DIR } from './files.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+/**
+ * ajv-formats with one restriction: a date-time must also be an instant that Date represents.
+ * RFC 3339 allows leap seconds (23:59:60) and Date.parse does not; such a value would reach the
+ * SQL filters, as-of and the projection as an Invalid Date.
+ */
+export function addSchemaFormats(target: Ajv2020): Ajv2020 {
+  addFormats(target);
+  const rfc3339 = target.formats['date-time'] as FormatDefinition<string>;
+  const validRfc3339 = rfc3339.validate as (value: string) => boolean;
+  target.addFormat('date-time', { ...rfc3339, validate: (value: string) => validRfc3339(value) && Number.isFinite(Date.parse(value)) });
+  return target;
+}
 
 export type SchemaDocument = { $id: string; [key: string]: unknown };
 
@@ -46,8 +59,7 @@ export function schemaDocuments(): readonly SchemaDocument[] {
 /** The shared validator: strict, all formats, no coercion, no defaults injected. */
 export function getAjv(): Ajv2020 {
   if (!ajv) {
-    ajv = new Ajv2020({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-    addFormats(ajv);
+    ajv = addSchemaFormats(new Ajv2020({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true }));
     for (const doc of schemaDocuments()) ajv.addSchema(doc);
   }
   return ajv;
@@ -72,6 +84,8 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
         return `${where} has an unknown field '${String(e.params['additionalProperty'])}'`;
       case 'required':
         return `${where} is missing '${String(e.params['missingProperty'])}'`;
+      case 'not':
+        return `${where} has a value that is not allowed here`;
       case 'enum':
         return `${where} must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
       default:

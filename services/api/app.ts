@@ -15,10 +15,13 @@ import { idpRoutes } from './idps/routes.js';
 import { jitUserRoutes } from './jitUsers/routes.js';
 import { loginRoutes } from './logins/routes.js';
 import { tokenAuthority } from './plugins/auth.js';
-import errorHandler from './plugins/errorHandler.js';
-import schemas from './plugins/schemas.js';
+import errorHandler, { replyWithError } from './plugins/errorHandler.js';
+import schemas, { refuseUndeclaredQuery } from './plugins/schemas.js';
 import { userAdminRoutes } from './userAdmin/routes.js';
 import { gatewayPlugin } from '../gateway/gatewayPlugin.js';
+import { impactRoute } from './idps/impactRoute.js';
+import { inactivityRoutes } from './inactivity/routes.js';
+import { loginAttributesRoutes } from './loginAttributes/routes.js';
 
 export type AppOptions = Readonly<{
   /** Admin tokens besides JIT_ADMIN_TOKENS (the embedded mode's generated token). */
@@ -27,6 +30,7 @@ export type AppOptions = Readonly<{
 }>;
 
 const AUTHCONFIG_PREFIXES = ['/rest/authconfig/1.0', '/rest/authconfig/latest'];
+const LOGIN_PREFIXES = ['/rest/jit/1.0', '/rest/jit/latest'];
 
 export async function buildApp(runtime: Runtime, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -41,6 +45,7 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    frameworkErrors: replyWithError,
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -76,16 +81,27 @@ export async function buildApp(runtime: Runtime, options: AppOptions = {}): Prom
   for (const prefix of AUTHCONFIG_PREFIXES) {
     await app.register(
       async (scope) => {
+        scope.addHook('onRoute', refuseUndeclaredQuery);
         await scope.register(jitUserRoutes(runtime));
         await scope.register(userAdminRoutes(runtime));
         await scope.register(idpRoutes(runtime));
         await scope.register(jitTestRoute(runtime));
+        await scope.register(impactRoute(runtime));
+        await scope.register(loginAttributesRoutes(runtime));
       },
       { prefix },
     );
   }
-  await app.register(loginRoutes(runtime), { prefix: '/rest/jit/1.0' });
-  await app.register(loginRoutes(runtime), { prefix: '/rest/jit/latest' });
+  for (const prefix of LOGIN_PREFIXES) {
+    await app.register(
+      async (scope) => {
+        scope.addHook('onRoute', refuseUndeclaredQuery);
+        await scope.register(loginRoutes(runtime));
+        await scope.register(inactivityRoutes(runtime));
+      },
+      { prefix },
+    );
+  }
   if (runtime.config.services.has('gateway')) await app.register(gatewayPlugin(runtime));
   return app;
 }

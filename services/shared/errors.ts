@@ -11,6 +11,7 @@ export const ERROR_CATALOGUE = {
   'invalid-idp': { status: 400, message: 'The IdP configuration is not valid' },
   'invalid-cursor': { status: 400, message: 'The paging cursor is not valid' },
   unauthorized: { status: 401, message: 'A valid bearer token is required' },
+  'session-required': { status: 401, message: 'There is no valid SSO session; sign in first' },
   forbidden: { status: 403, message: 'This token may not do that' },
   'login-rejected': { status: 403, message: 'The login was rejected' },
   'not-found': { status: 404, message: 'No such resource' },
@@ -25,6 +26,7 @@ export const ERROR_CATALOGUE = {
   'unsupported-media-type': { status: 415, message: 'Unsupported content type' },
   'too-many-requests': { status: 429, message: 'Too many requests' },
   'internal-error': { status: 500, message: 'Something went wrong on our side' },
+  'idp-unreachable': { status: 502, message: 'The identity provider could not be reached' },
   unavailable: { status: 503, message: 'The service is not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -21,7 +21,7 @@ const ListQuery = {
   additionalProperties: false,
   properties: {
     start: { type: 'integer', minimum: 0, default: 0 },
-    limit: { description: 'Page size; -1 for all (Atlassian).', type: 'integer', minimum: -1, maximum: 1000, default: 50 },
+    limit: { description: 'Page size (1-1000); -1 for all (Atlassian).', type: 'integer', minimum: -1, maximum: 1000, not: { const: 0 }, default: 50 },
   },
 } as const;
 
@@ -69,7 +69,7 @@ export function idpRoutes(runtime: Runtime) {
       },
       async (request, reply) => {
         const idp = await createIdp(deps, request.body, adminContext(request));
-        return reply.status(201).header('location', `${request.url.replace(/\/$/, '')}/${idp.id}`).send(toIdpView(runtime, idp));
+        return reply.status(201).header('location', `${(request.url.split('?')[0] ?? '').replace(/\/$/, '')}/${idp.id}`).send(toIdpView(runtime, idp));
       },
     );
     app.get<{ Params: { id: string } }>(

@@ -16,7 +16,14 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid-json',
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid-json',
   FST_ERR_BAD_URL: 'invalid-request',
+  FST_ERR_MAX_PARAM_LENGTH: 'invalid-request',
   FST_ERR_ASYNC_CONSTRAINT: 'invalid-request',
+};
+
+/** Messages for Fastify's own errors whose text would echo the whole URL back. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'The URL is not valid: a path segment is not well-formed percent-encoded UTF-8',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than 1024 characters',
 };
 
 export function errorBody(error: ServiceError): ErrorBody {
@@ -35,7 +42,10 @@ function toServiceError(error: FastifyError & { validationContext?: string }): S
     return new ServiceError('invalid-request', lines.join('; ') || error.message, { cause: error });
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-  if (mapped) return new ServiceError(mapped, mapped === 'invalid-json' ? `The request body is not valid JSON: ${error.message}` : undefined, { cause: error });
+  if (mapped) {
+    const message = mapped === 'invalid-json' ? `The request body is not valid JSON: ${error.message}` : FASTIFY_MESSAGES[error.code];
+    return new ServiceError(mapped, message, { cause: error });
+  }
   // secure-json-parse rejects __proto__ / constructor.prototype keys with a SyntaxError.
   if (error instanceof SyntaxError || /prototype property/i.test(error.message)) {
     return new ServiceError('invalid-json', `The request body is not acceptable JSON: ${error.message}`, { cause: error });
@@ -48,14 +58,20 @@ function toServiceError(error: FastifyError & { validationContext?: string }): S
   return new ServiceError('internal-error', undefined, { cause: error });
 }
 
+/**
+ * Answers any error as `{ error, message }`. Also Fastify's `frameworkErrors` option, for the
+ * errors its router raises before a route (and so the error handler) is involved.
+ */
+export function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const serviceError = toServiceError(error);
+  if (serviceError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: serviceError.code, detail: serviceError.message }, 'request refused');
+  if (serviceError.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="jit"');
+  return reply.status(serviceError.statusCode).type('application/json; charset=utf-8').send(errorBody(serviceError));
+}
+
 async function errorPlugin(app: FastifyInstance): Promise<void> {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const serviceError = toServiceError(error);
-    if (serviceError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: serviceError.code, detail: serviceError.message }, 'request refused');
-    if (serviceError.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="jit"');
-    return reply.status(serviceError.statusCode).type('application/json; charset=utf-8').send(errorBody(serviceError));
-  });
+  app.setErrorHandler(replyWithError);
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ error: 'not-found', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` });
   });

@@ -2,7 +2,7 @@
  * Administrator actions on a JIT user (extensions of the Atlassian API): deactivate, reactivate,
  * grant and revoke a group. Answers the user as it is afterwards.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { runAdminUserCommand, type AdminUserCommand } from '../../provisioning/admin/userCommands.js';
 import type { Runtime } from '../../runtime.js';
 import { findUserOr404, toJitUserDetail } from '../jitUsers/routes.js';
@@ -14,6 +14,11 @@ const Comment = {
   additionalProperties: false,
   properties: { comment: { type: 'string', maxLength: 1024 } },
 } as const;
+/** `POST …/deactivate` with no body at all (curl -X POST) means no comment; an empty JSON body stays invalid JSON. */
+async function noBodyMeansNoComment(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}
+
 const GroupParams = {
   type: 'object',
   additionalProperties: false,
@@ -40,12 +45,20 @@ export function userAdminRoutes(runtime: Runtime) {
 
     app.post<{ Params: { username: string }; Body: { comment?: string } | undefined }>(
       '/jit-users/:username/deactivate',
-      { config: { right: 'admin' }, schema: schema('Deactivate a user: later logins are rejected (user-deactivated)', { params: usernameParams, body: Comment }) },
+      {
+        config: { right: 'admin' },
+        preValidation: noBodyMeansNoComment,
+        schema: schema('Deactivate a user: later logins are rejected (user-deactivated)', { params: usernameParams, body: Comment }),
+      },
       (request) => run(request.params.username, { type: 'DeactivateUser', data: { reason: 'admin', ...(request.body?.comment ? { comment: request.body.comment } : {}) }, metadata: meta() }, request),
     );
     app.post<{ Params: { username: string }; Body: { comment?: string } | undefined }>(
       '/jit-users/:username/reactivate',
-      { config: { right: 'admin' }, schema: schema('Reactivate a user (logins never reactivate anyone)', { params: usernameParams, body: Comment }) },
+      {
+        config: { right: 'admin' },
+        preValidation: noBodyMeansNoComment,
+        schema: schema('Reactivate a user (logins never reactivate anyone)', { params: usernameParams, body: Comment }),
+      },
       (request) => run(request.params.username, { type: 'ReactivateUser', data: request.body?.comment ? { comment: request.body.comment } : {}, metadata: meta() }, request),
     );
     app.put<{ Params: { username: string; group: string } }>(

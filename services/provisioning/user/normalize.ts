@@ -27,6 +27,7 @@ export function usernameProblem(username: string): string | undefined {
   if (username.length === 0) return 'the mapped username is empty';
   if (username.length > 255) return 'the mapped username is longer than 255 characters';
   if (/\p{Cc}|\p{Cf}|\p{Zl}|\p{Zp}/u.test(username)) return 'the mapped username contains control or invisible characters';
+  if (/\p{Surrogate}/u.test(username)) return 'the mapped username is not well-formed Unicode (a lone surrogate)';
   return undefined;
 }
 

@@ -99,8 +99,13 @@ export function evolve(state: UserState, event: EvolvableUserEvent): UserState {
         groups: applyGrants(state.groups, event.data.grants, event.data.revocations, event.recordedAt),
       };
     }
-    case 'UserLoggedIn':
-      return state.status === 'provisioned' ? { ...state, lastLoginAt: event.data['authenticated-at'] } : state;
+    case 'UserLoggedIn': {
+      if (state.status !== 'provisioned') return state;
+      // Logins can arrive out of order (a gateway's retry, a Kafka backlog): keep the latest.
+      const at = event.data['authenticated-at'];
+      const later = state.lastLoginAt === undefined || Date.parse(at) > Date.parse(state.lastLoginAt);
+      return later ? { ...state, lastLoginAt: at } : state;
+    }
     case 'LoginRejected':
       return state.status === 'unknown' ? { ...state, rejectedLogins: state.rejectedLogins + 1 } : state;
     case 'UserDeactivated':
