@@ -23,7 +23,7 @@ export function createPgPool(connectionString: string, options: { max?: number; 
   return pool;
 }
 
-const MIGRATION_LOCK = 0x6a69745f6d6967; // "jit_mig"
+const MIGRATION_LOCK = 0x6a69746d; // "jitm"
 
 export async function migratePostgres(pool: PgPool, migrations: readonly { name: string; sql: string }[]): Promise<void> {
   const client = await pool.connect();
