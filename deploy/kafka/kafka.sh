@@ -9,7 +9,13 @@
 #
 # Env: JIT_CACHE_DIR (default <repo>/.cache), JIT_KAFKA_PORT (9092),
 #      JIT_KAFKA_CONTROLLER_PORT (port+1), JIT_KAFKA_READY_TIMEOUT (120 s),
-#      JIT_KAFKA_JAVA_OPTS (extra JVM flags), JAVA_HOME.
+#      JIT_KAFKA_JAVA_OPTS (extra JVM flags), JAVA_HOME,
+#      JIT_KAFKA_INSTANCE (a name: a second, independent broker, e.g. one a test may stop and
+#      start without disturbing the shared one; needs its own JIT_KAFKA_PORT).
+#
+# Files: jars in $JIT_CACHE_DIR/kafka/libs (shared by every instance); the default broker keeps
+# data/, logs/, kafka.pid and server.properties in $JIT_CACHE_DIR/kafka/, a named instance in
+# $JIT_CACHE_DIR/kafka/instances/<name>/.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,10 +32,18 @@ CACHE_DIR=$(cd "$CACHE_DIR" && pwd) # absolute: it ends up in server.properties 
 KAFKA_HOME=$CACHE_DIR/kafka
 LIBS_DIR=$KAFKA_HOME/libs
 LIBS_MARKER=$LIBS_DIR/.complete
-DATA_DIR=$KAFKA_HOME/data
-LOG_DIR=$KAFKA_HOME/logs
-PID_FILE=$KAFKA_HOME/kafka.pid
-PROPS=$KAFKA_HOME/server.properties
+INSTANCE=${JIT_KAFKA_INSTANCE:-}
+if [[ -n $INSTANCE ]]; then
+  [[ $INSTANCE =~ ^[A-Za-z0-9_-]{1,64}$ ]] || { echo "kafka.sh: JIT_KAFKA_INSTANCE='$INSTANCE': expected letters, digits, - or _" >&2; exit 64; }
+  [[ -n ${JIT_KAFKA_PORT:-} ]] || { echo "kafka.sh: JIT_KAFKA_INSTANCE=$INSTANCE needs its own JIT_KAFKA_PORT (9092 is the default broker's)" >&2; exit 64; }
+  STATE_DIR=$KAFKA_HOME/instances/$INSTANCE
+else
+  STATE_DIR=$KAFKA_HOME
+fi
+DATA_DIR=$STATE_DIR/data
+LOG_DIR=$STATE_DIR/logs
+PID_FILE=$STATE_DIR/kafka.pid
+PROPS=$STATE_DIR/server.properties
 STDOUT_LOG=$LOG_DIR/kafka.out # JVM stdout/stderr: crashes before log4j is up land here
 
 PORT=${JIT_KAFKA_PORT:-9092}
@@ -46,15 +60,24 @@ die() { echo "kafka.sh: $*" >&2; exit 1; }
 # forces a clean re-fetch instead of mixing two Kafka versions on one classpath.
 libs_stamp() { echo "kafka_2.13 $KAFKA_VERSION pom-sha256 $(sha256sum "$POM" | cut -d' ' -f1)"; }
 
+libs_complete() { [[ -f $LIBS_MARKER && $(cat "$LIBS_MARKER") == "$(libs_stamp)" ]]; }
+
 fetch_libs() {
-  if [[ -f $LIBS_MARKER && $(cat "$LIBS_MARKER") == "$(libs_stamp)" ]]; then
+  libs_complete && return 0
+  # Every instance shares the jars: one fetch at a time (fd 8; the broker never inherits it).
+  if command -v flock >/dev/null; then
+    exec 8>"$KAFKA_HOME/.libs.lock"
+    flock -w 600 8 || die "timed out waiting for another kafka.sh to fetch the jars"
+  fi
+  if libs_complete; then
+    exec 8>&-
     return 0
   fi
   command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch Kafka $KAFKA_VERSION jars"
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIBS_DIR"
   # Into a temp dir then renamed: an interrupted download never looks complete.
   local tmp=$KAFKA_HOME/libs.tmp.$$
-  rm -rf "$KAFKA_HOME"/libs.tmp.* # leftovers of interrupted fetches (we hold the lock)
+  rm -rf "$KAFKA_HOME"/libs.tmp.* # leftovers of interrupted fetches (we hold the libs lock)
   # Output kept in a file: Maven 3.8 prints stray ANSI resets even with -q.
   if ! mvn -q -B -f "$POM" dependency:copy-dependencies -DoutputDirectory="$tmp" -DincludeScope=runtime \
     >"$LOG_DIR/mvn.log" 2>&1; then
@@ -66,6 +89,7 @@ fetch_libs() {
   libs_stamp >"$tmp/.complete"
   rm -rf "$LIBS_DIR"
   mv "$tmp" "$LIBS_DIR"
+  exec 8>&-
 }
 
 check_java() {
@@ -147,7 +171,7 @@ cmd_up() {
 
   check_java
   command -v node >/dev/null || die "node is needed for the readiness check"
-  mkdir -p "$KAFKA_HOME" "$LOG_DIR"
+  mkdir -p "$KAFKA_HOME" "$STATE_DIR" "$LOG_DIR"
   fetch_libs
   write_props
 
@@ -256,9 +280,9 @@ cmd_logs() {
 # Serialise up/down: two concurrent 'up's (parallel test jobs) would otherwise both launch
 # a JVM and the loser's cleanup could delete the winner's pid file.
 lock() {
-  mkdir -p "$KAFKA_HOME"
+  mkdir -p "$STATE_DIR"
   command -v flock >/dev/null || return 0
-  exec 9>"$KAFKA_HOME/.lock"
+  exec 9>"$STATE_DIR/.lock"
   flock -w 300 9 || die "timed out waiting for another kafka.sh up/down to finish"
 }
 

@@ -35,10 +35,18 @@ export async function startKafkaProjector(deps: {
 }): Promise<KafkaProjector> {
   const logger = deps.logger.child({ component: 'kafka-projector' });
   const processed = new Map<number, string>();
-  const consumer: Consumer = deps.kafka.consumer({ groupId: deps.groupId, maxWaitTimeInMs: 250, retry: { retries: 10 } });
+  let stopped = false;
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: deps.groupId,
+    maxWaitTimeInMs: 250,
+    // After a crash kafkajs restarts the consumer, unless we are stopping.
+    retry: { retries: 10, restartOnFailure: async () => !stopped },
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.topics.users, fromBeginning: true });
-  await consumer.run({
+  // run() resolves only once the group is joined, which waits out the session of a crashed
+  // predecessor (30 s): the process must not wait for that to start serving.
+  const running = consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 3,
@@ -72,9 +80,13 @@ export async function startKafkaProjector(deps: {
       processed.set(batch.partition, String(next));
       await heartbeat();
     },
-  });
+  }).catch((error: unknown) => logger.error({ err: error }, 'the projector stopped'));
   return {
     processed: () => processed,
-    stop: () => consumer.disconnect(),
+    async stop() {
+      stopped = true;
+      await consumer.disconnect();
+      await running;
+    },
   };
 }

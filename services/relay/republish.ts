@@ -8,7 +8,7 @@ import { isUserEventType } from '../../events/catalogue.js';
 import type { EventStore } from '../shared/eventStore/eventStore.js';
 import { toKafkaMessage } from '../shared/kafka/cloudEvents.js';
 import type { Topics } from '../shared/kafka/kafkaClient.js';
-import { RELAY_PRODUCER_CONFIG } from './relay.js';
+import { RELAY_PRODUCER_CONFIG, sendInOrder } from './relay.js';
 
 export async function republish(
   deps: { kafka: Kafka; topics: Topics; store: EventStore },
@@ -24,7 +24,7 @@ export async function republish(
       const batch = await deps.store.readAll({ after, maxCount: 1000 });
       if (batch.length === 0) break;
       const messages = batch.filter((e) => e.position <= head && isUserEventType(e.type)).map(toKafkaMessage);
-      if (messages.length > 0) await producer.send({ topic: deps.topics.users, acks: -1, messages });
+      await sendInOrder(producer, deps.topics.users, messages);
       published += messages.length;
       after = batch.at(-1)!.position;
       options.onProgress?.(Math.min(after, head), head);

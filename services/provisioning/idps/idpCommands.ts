@@ -68,7 +68,17 @@ export function checkApplyIdp(registry: IdpRegistry, input: IdpInput & { id: str
 
 /** Makes the store hold exactly this configuration for the IdP; nothing is written when it already does. */
 export async function applyIdp(deps: IdpCommandDeps, input: IdpInput & { id: string }, context: AdminContext): Promise<'created' | 'updated' | 'unchanged'> {
-  const command = applyCommand(deps.registry, input);
-  const written = await run(deps, command, context);
-  return command.type === 'CreateIdp' ? 'created' : written ? 'updated' : 'unchanged';
+  for (let attempt = 1; ; attempt++) {
+    const command = applyCommand(deps.registry, input);
+    try {
+      const written = await run(deps, command, context);
+      return command.type === 'CreateIdp' ? 'created' : written ? 'updated' : 'unchanged';
+    } catch (error) {
+      // Several processes starting with the same JIT_IDPS_FILE race; the loser catches up and
+      // decides again (usually: unchanged).
+      const raced = ServiceError.isInstance(error) && (error.code === 'idp-exists' || error.code === 'conflict') && error.cause instanceof WrongExpectedRevisionError;
+      if (!raced || attempt >= 5) throw error;
+      await deps.registry.waitFor(await deps.store.headPosition());
+    }
+  }
 }

@@ -45,7 +45,13 @@ export async function startLoginConsumer(deps: {
 }): Promise<LoginConsumer> {
   const logger = deps.logger.child({ component: 'login-consumer' });
   let handled = 0;
-  const consumer: Consumer = deps.kafka.consumer({ groupId: deps.groupId, maxWaitTimeInMs: 250, retry: { retries: 10 } });
+  let stopped = false;
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: deps.groupId,
+    maxWaitTimeInMs: 250,
+    // After a crash kafkajs restarts the consumer, unless we are stopping.
+    retry: { retries: 10, restartOnFailure: async () => !stopped },
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: deps.topics.logins, fromBeginning: true });
   const park = (topic: string, partition: number, message: KafkaMessage, reason: string) =>
@@ -59,7 +65,9 @@ export async function startLoginConsumer(deps: {
       headers: {},
       reason,
     });
-  await consumer.run({
+  // run() resolves only once the group is joined, which waits out the session of a crashed
+  // predecessor (30 s): the process (and its HTTP API) must not wait for that to start serving.
+  const running = consumer.run({
     partitionsConsumedConcurrently: 3,
     eachMessage: async ({ topic, partition, message }) => {
       const parsed = parseLoginMessage(message);
@@ -83,9 +91,13 @@ export async function startLoginConsumer(deps: {
       }
       handled += 1;
     },
-  });
+  }).catch((error: unknown) => logger.error({ err: error }, 'the login consumer stopped'));
   return {
     handled: () => handled,
-    stop: () => consumer.disconnect(),
+    async stop() {
+      stopped = true;
+      await consumer.disconnect();
+      await running;
+    },
   };
 }

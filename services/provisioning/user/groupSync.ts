@@ -66,10 +66,17 @@ export function planGroupSync(input: {
     }
   }
 
-  const grantedKeys = new Set(grants.map((g) => groupKey(g.group)));
-  const added = grants.filter((g, i) => !memberships[groupKey(g.group)] && grants.findIndex((o) => groupKey(o.group) === groupKey(g.group)) === i).map((g) => g.group);
+  // Sets keep this linear: IdPs such as Entra can send thousands of groups.
+  const grantedKeys = new Set<string>();
+  const added: string[] = [];
+  for (const grant of grants) {
+    const key = groupKey(grant.group);
+    if (!memberships[key] && !grantedKeys.has(key)) added.push(grant.group);
+    grantedKeys.add(key);
+  }
+  const revoked = new Set(revocations.map((r) => `${groupKey(r.group)}|${sourceKey(r.source)}`));
   const removed = Object.entries(memberships)
-    .filter(([key, m]) => !grantedKeys.has(key) && m.grants.every((g) => revocations.some((r) => groupKey(r.group) === key && sourceKey(r.source) === sourceKey(g.source))))
+    .filter(([key, m]) => !grantedKeys.has(key) && m.grants.every((g) => revoked.has(`${key}|${sourceKey(g.source)}`)))
     .map(([, m]) => m.name);
   return { grants, revocations, added, removed };
 }

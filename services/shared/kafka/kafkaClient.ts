@@ -42,6 +42,9 @@ export const USERS_TOPIC_CONFIG: ITopicConfig['configEntries'] = [
   { name: 'retention.ms', value: '-1' },
   { name: 'retention.bytes', value: '-1' },
   { name: 'cleanup.policy', value: 'delete' },
+  // One event of a user with thousands of groups can pass the 1 MB default; the relay could
+  // never publish it, and everything after it would wait.
+  { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
 ];
 
 /** Creates the topics when missing (idempotent; safe from several processes at once). */
