@@ -112,7 +112,7 @@ t.test('runtime stage: production dependencies only, non-root, health check, ent
   for (const secret of ['JIT_DATABASE_URL', 'JIT_ADMIN_TOKENS', 'JIT_GATEWAY_TOKENS', 'JIT_SESSION_SECRET']) t.notOk(secret in env, `no ${secret} baked in`);
 
   const copied = of(runtime, 'COPY').map(copyParts).flatMap((c) => c.sources.map((source) => landsAt(c.destination, source, c.sources.length)));
-  for (const needed of ['package.json', 'node_modules', 'dist', 'schemas', 'bin']) t.ok(copied.includes(needed), `the runtime gets ${needed}`);
+  for (const needed of ['package.json', 'node_modules', 'dist', 'schemas', 'bin', 'services/admin/assets']) t.ok(copied.includes(needed), `the runtime gets ${needed}`);
   t.equal(pkg.type, 'module', 'package.json makes dist/ and bin/ ES modules (why the runtime needs it)');
 });
 
@@ -196,7 +196,7 @@ t.test('the runtime stage layout starts, answers its HEALTHCHECK and stops on SI
         const base = workdir(stage);
         t.ok(source.startsWith(`${base}/`), `${source} is inside ${copy.from}'s WORKDIR ${base}`);
         path = source.slice(base.length + 1);
-        const made = of(stage, 'COPY').some((c) => copyParts(c).sources.includes(path)) || (path === 'dist' && of(stage, 'RUN').some((r) => /npm run build/.test(args(r)))) || (path === 'node_modules' && of(stage, 'RUN').some((r) => /npm ci/.test(args(r))));
+        const made = of(stage, 'COPY').some((c) => copyParts(c).sources.some((s) => path === s || path.startsWith(`${s}/`))) || (path === 'dist' && of(stage, 'RUN').some((r) => /npm run build/.test(args(r)))) || (path === 'node_modules' && of(stage, 'RUN').some((r) => /npm ci/.test(args(r))));
         t.ok(made, `${copy.from} makes ${path}`);
       }
       const target = join(app, landsAt(copy.destination, path, copy.sources.length));
@@ -231,6 +231,8 @@ t.test('the runtime stage layout starts, answers its HEALTHCHECK and stops on SI
   t.equal(status, 0, `the HEALTHCHECK command passes once the service is up\n${output}`);
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
   t.equal(ready.status, 200, '/readyz');
+  const page = await fetch(`http://127.0.0.1:${port}/admin`);
+  t.equal(page.status, 200, 'the admin page is served from the image layout');
   t.ok(existsSync(join(data, 'jit.db')), 'the embedded store lives in JIT_DATA_DIR (/data in the image)');
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM (docker stop) shuts down cleanly');
