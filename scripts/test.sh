@@ -17,6 +17,10 @@ step "lint"; npx eslint .; npx tsx scripts/generateTypes.ts --check
 step "typecheck"; npx tsc --noEmit
 step "build"; npm run build --silent
 
+step "Chromium (the admin page's browser test)"
+# Debian's package at /usr/bin/chromium; without it that test fails loudly, it never skips.
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 step "start PostgreSQL, Kafka and Keycloak"
 bash deploy/postgres/ensure.sh
 # Kafka and Keycloak start in parallel; each script returns once its service answers.

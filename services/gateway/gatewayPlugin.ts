@@ -32,6 +32,16 @@ function pageError(error: FastifyError, recordAs: string | undefined): ServiceEr
   return new ServiceError('internal-error', undefined, { cause: error });
 }
 
+const PublicIdpList = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'name', 'button-text'],
+    properties: { id: { type: 'string' }, name: { type: 'string' }, 'button-text': { type: 'string' } },
+  },
+} as const;
+
 export function gatewayPlugin(runtime: Runtime) {
   return async function gateway(app: FastifyInstance): Promise<void> {
     const { publicUrl, returnToAllowlist } = runtime.config;
@@ -78,6 +88,23 @@ export function gatewayPlugin(runtime: Runtime) {
         }
         const returnTo = safeReturnTo(request.query.returnTo, { publicUrl, allowlist: returnToAllowlist });
         return idp['sso-type'] === 'SAML' ? startSamlLogin(runtime, idp, returnTo, reply) : startOidcLogin(runtime, idp, returnTo, reply);
+      },
+    );
+
+    // Public, for login screens (the admin page's "Sign in with …" buttons): enabled IdPs only,
+    // and nothing of their configuration but what such a button shows.
+    app.get(
+      '/sso/idps',
+      {
+        config: { right: 'none' },
+        schema: { tags: ['sso'], summary: 'The identity providers one can sign in with (id, name, button text)', security: [], response: { 200: PublicIdpList } },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', 'no-cache');
+        return runtime.registry
+          .list()
+          .filter((idp) => idp.enabled)
+          .map((idp) => ({ id: idp.id, name: idp.name, 'button-text': idp['button-text'] || `Sign in with ${idp.name}` }));
       },
     );
 

@@ -5,7 +5,8 @@
  * Secure when the public URL is https.
  */
 import { hkdfSync } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import { fastifyCookie } from '@fastify/cookie';
+import Fastify, { type FastifyInstance } from 'fastify';
 import secureSession from '@fastify/secure-session';
 import type { UserView } from '../../provisioning/user/outcome.js';
 import { groupKey } from '../../provisioning/user/normalize.js';
@@ -55,6 +56,24 @@ export async function registerSessions(app: FastifyInstance, options: { secret: 
     expiry: SESSION_TTL_SECONDS,
     cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: isHttps(options.publicUrl), maxAge: SESSION_TTL_SECONDS },
   });
+}
+
+export type SessionCookieReader = (cookieHeader: string | undefined, now: Date) => GatewaySession | undefined;
+
+/**
+ * Reads the session from a request's Cookie header outside the gateway's scope: the admin API
+ * authorizes with it, also in a process that does not run the gateway. The cookie is opened by
+ * the same library, key and expiry as registerSessions, on a private instance that never listens,
+ * so the two readings can never disagree.
+ */
+export async function sessionCookieReader(secret: string): Promise<SessionCookieReader> {
+  const reader = Fastify({ logger: false });
+  await reader.register(secureSession, { key: sessionKey(secret), cookieName: SESSION_COOKIE, expiry: SESSION_TTL_SECONDS });
+  await reader.ready();
+  return (cookieHeader, now) => {
+    const sealed = cookieHeader ? fastifyCookie.parse(cookieHeader)[SESSION_COOKIE] : undefined;
+    return sealed ? currentSession(reader.decodeSecureSession(sealed)?.get('sso'), now) : undefined;
+  };
 }
 
 export function isAdmin(groups: readonly string[], adminGroups: readonly string[]): boolean {
