@@ -6,9 +6,9 @@
 import { migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
 import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
 import type { RawRecordedEvent } from '../../events/envelope.js';
-import type { ReadModel, UserListItem } from './readModel.js';
-import { listSql, searchText } from './userQuery.js';
-import { projectUsers, stateFromJson, type ProjectedUser } from './userProjection.js';
+import type { PageCursor, ReadModel, UserListItem } from './readModel.js';
+import { listSql, numbered, searchText, whereClause, type Seek, type SqlFragment } from './userQuery.js';
+import { projectUsers, stateFromParsedJson, type ProjectedUser } from './userProjection.js';
 
 export function postgresReadModelTables(suffix = '') {
   return {
@@ -55,9 +55,21 @@ export function createReadModelTablesSql(suffix: string): string {
       linked_at TEXT NOT NULL,
       PRIMARY KEY (idp_id, subject)
     );
+    ${identitiesByUserSql(suffix)}
     CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
   `;
 }
+
+/** Rows of a user's identities are replaced by user id at every change: without this index each replacement scans the table. */
+function identitiesByUserSql(suffix: string): string {
+  const t = postgresReadModelTables(suffix);
+  return `CREATE INDEX IF NOT EXISTS ${t.identities}_by_user ON ${t.identities} (user_id);`;
+}
+
+const LIVE_MIGRATIONS = [
+  { name: 'read-model-1', sql: createReadModelTablesSql('') },
+  { name: 'read-model-2-identities-by-user', sql: identitiesByUserSql('') },
+];
 
 type UserRow = {
   user_id: string;
@@ -73,13 +85,19 @@ type UserRow = {
 
 export type PostgresReadModel = ReadModel & {
   readonly suffix: string;
+  /** Stored states (and the position each was projected to) of these users; absent users are not in the map. */
+  loadUsersWith(client: PgClient | PgPool, userIds: readonly string[]): Promise<Map<string, ProjectedUser>>;
+  /** Writes the rows of already-projected users (replay folds in memory and writes each user once per flush). */
+  saveUsersWith(client: PgClient, users: ReadonlyMap<string, ProjectedUser>): Promise<void>;
+  /** Sets a projection's checkpoint (`max`: only ever moves it forward). */
+  saveCheckpointWith(client: PgClient, projection: string, position: number, max?: boolean): Promise<void>;
   /** Applies a batch inside a transaction the caller controls (Kafka consumer, replay swap). */
   applyEventsWith(client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number): Promise<void>;
   /** Replaces the live tables with this model's (replay), inside the given transaction. */
   swapIntoLive(client: PgClient): Promise<void>;
 };
 
-function rowsOf(touched: Map<string, ProjectedUser>) {
+function rowsOf(touched: ReadonlyMap<string, ProjectedUser>) {
   const users: unknown[] = [];
   const groups: unknown[] = [];
   const identities: unknown[] = [];
@@ -107,65 +125,120 @@ function rowsOf(touched: Map<string, ProjectedUser>) {
   return { users, groups, identities };
 }
 
+/** A `start` at or past this many rows is resolved to a keyset position (see seekFor). */
+const SEEK_EVERY = 1000;
+/** Distinct filters whose count and seek keys are kept. */
+const MAX_CACHED_FILTERS = 64;
+
+type Versioned<T> = { version: string; value: Promise<T> };
+
+/** The value for this key at this version, computed once (concurrent callers share the promise). */
+function cached<T>(cache: Map<string, Versioned<T>>, key: string, version: string, compute: () => Promise<T>): Promise<T> {
+  const hit = cache.get(key);
+  if (hit && hit.version === version) return hit.value;
+  if (cache.size >= MAX_CACHED_FILTERS) cache.clear();
+  const value = compute();
+  cache.set(key, { version, value });
+  value.catch(() => {
+    if (cache.get(key)?.value === value) cache.delete(key);
+  });
+  return value;
+}
+
 export async function getPostgresReadModel(pool: PgPool, options: { suffix?: string } = {}): Promise<PostgresReadModel> {
   const suffix = options.suffix ?? '';
   const t = postgresReadModelTables(suffix);
-  if (suffix === '') await migratePostgres(pool, [{ name: 'read-model-1', sql: createReadModelTablesSql('') }]);
+  if (suffix === '') await migratePostgres(pool, LIVE_MIGRATIONS);
   else await pool.query(createReadModelTablesSql(suffix));
 
-  const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
-    if (events.length === 0 && checkpoint === undefined) return;
-    const userIds = [...new Set(events.filter((e) => e.streamId.startsWith('user-')).map((e) => e.streamId.slice(5)))];
+  const loadUsersWith = async (client: PgClient | PgPool, userIds: readonly string[]) => {
     const stored = new Map<string, ProjectedUser>();
-    if (userIds.length > 0) {
-      const { rows } = await client.query<{ user_id: string; state: unknown; position: number }>(
-        `SELECT user_id, state, position FROM ${t.users} WHERE user_id = ANY($1::uuid[])`,
-        [userIds],
-      );
-      for (const row of rows) stored.set(row.user_id, { state: stateFromJson(JSON.stringify(row.state)), position: row.position });
-    }
-    const touched = projectUsers(events, (id) => stored.get(id));
+    if (userIds.length === 0) return stored;
+    const { rows } = await client.query<{ user_id: string; state: unknown; position: number }>(
+      `SELECT user_id, state, position FROM ${t.users} WHERE user_id = ANY($1::uuid[])`,
+      [userIds],
+    );
+    for (const row of rows) stored.set(row.user_id, { state: stateFromParsedJson(row.state), position: row.position });
+    return stored;
+  };
+
+  const saveUsersWith = async (client: PgClient, touched: ReadonlyMap<string, ProjectedUser>) => {
     const { users, groups, identities } = rowsOf(touched);
-    if (users.length > 0) {
-      const ids = (users as { user_id: string }[]).map((u) => u.user_id);
-      await client.query(
-        `INSERT INTO ${t.users} SELECT * FROM jsonb_populate_recordset(NULL::${t.users}, $1::jsonb)
-         ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, username_key = EXCLUDED.username_key,
-           display_name = EXCLUDED.display_name, email = EXCLUDED.email, active = EXCLUDED.active, idp_id = EXCLUDED.idp_id,
-           subject = EXCLUDED.subject, provisioned_at = EXCLUDED.provisioned_at, last_login_at = EXCLUDED.last_login_at,
-           deactivated_at = EXCLUDED.deactivated_at, search_text = EXCLUDED.search_text, position = EXCLUDED.position,
-           state = EXCLUDED.state`,
-        [JSON.stringify(users)],
-      );
-      await client.query(`DELETE FROM ${t.groups} WHERE user_id = ANY($1::uuid[])`, [ids]);
-      if (groups.length > 0) {
-        await client.query(`INSERT INTO ${t.groups} SELECT * FROM jsonb_populate_recordset(NULL::${t.groups}, $1::jsonb)`, [JSON.stringify(groups)]);
-      }
-      await client.query(`DELETE FROM ${t.identities} WHERE user_id = ANY($1::uuid[])`, [ids]);
-      if (identities.length > 0) {
-        await client.query(
-          `INSERT INTO ${t.identities} SELECT * FROM jsonb_populate_recordset(NULL::${t.identities}, $1::jsonb)
-           ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, linked_at = EXCLUDED.linked_at`,
-          [JSON.stringify(identities)],
-        );
-      }
+    if (users.length === 0) return;
+    const ids = (users as { user_id: string }[]).map((u) => u.user_id);
+    await client.query(
+      `INSERT INTO ${t.users} SELECT * FROM jsonb_populate_recordset(NULL::${t.users}, $1::jsonb)
+       ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, username_key = EXCLUDED.username_key,
+         display_name = EXCLUDED.display_name, email = EXCLUDED.email, active = EXCLUDED.active, idp_id = EXCLUDED.idp_id,
+         subject = EXCLUDED.subject, provisioned_at = EXCLUDED.provisioned_at, last_login_at = EXCLUDED.last_login_at,
+         deactivated_at = EXCLUDED.deactivated_at, search_text = EXCLUDED.search_text, position = EXCLUDED.position,
+         state = EXCLUDED.state`,
+      [JSON.stringify(users)],
+    );
+    await client.query(`DELETE FROM ${t.groups} WHERE user_id = ANY($1::uuid[])`, [ids]);
+    if (groups.length > 0) {
+      await client.query(`INSERT INTO ${t.groups} SELECT * FROM jsonb_populate_recordset(NULL::${t.groups}, $1::jsonb)`, [JSON.stringify(groups)]);
     }
-    if (checkpoint !== undefined) {
+    await client.query(`DELETE FROM ${t.identities} WHERE user_id = ANY($1::uuid[])`, [ids]);
+    if (identities.length > 0) {
       await client.query(
-        `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position`,
-        [projection, checkpoint],
-      );
-    } else {
-      await client.query(
-        `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET position = GREATEST(${t.checkpoints}.position, EXCLUDED.position)`,
-        [projection, events.at(-1)!.position],
+        `INSERT INTO ${t.identities} SELECT * FROM jsonb_populate_recordset(NULL::${t.identities}, $1::jsonb)
+         ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, linked_at = EXCLUDED.linked_at`,
+        [JSON.stringify(identities)],
       );
     }
   };
 
+  const saveCheckpointWith = async (client: PgClient, projection: string, position: number, max = false) => {
+    await client.query(
+      `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET position = ${max ? `GREATEST(${t.checkpoints}.position, EXCLUDED.position)` : 'EXCLUDED.position'}`,
+      [projection, position],
+    );
+  };
+
+  const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
+    if (events.length === 0 && checkpoint === undefined) return;
+    const userIds = [...new Set(events.filter((e) => e.streamId.startsWith('user-')).map((e) => e.streamId.slice(5)))];
+    const stored = await loadUsersWith(client, userIds);
+    await saveUsersWith(client, projectUsers(events, (id) => stored.get(id)));
+    if (checkpoint !== undefined) await saveCheckpointWith(client, projection, checkpoint);
+    else await saveCheckpointWith(client, projection, events.at(-1)!.position, true);
+  };
+
+  // Counting and seeking cost a scan of every matching row: their answers are kept per version
+  // of the model (and per filter), so only the first request after a change pays for them.
+  const versionSql = `SELECT (SELECT COALESCE(SUM(position), 0) || ':' || COUNT(*) FROM ${t.checkpoints}) || ':' || '${t.users}'::regclass::oid AS version`;
+  const readVersion = async () => (await pool.query<{ version: string }>(versionSql)).rows[0]?.version ?? '';
+  const totals = new Map<string, Versioned<number>>();
+  const seeks = new Map<string, Versioned<PageCursor[]>>();
+  /** The sort keys of every SEEK_EVERY-th matching user: `start` becomes a keyset position plus a short OFFSET. */
+  const seekFor = async (filterKey: string, version: string, start: number, where: SqlFragment): Promise<Seek | undefined> => {
+    const keys = await cached(seeks, filterKey, version, async () => {
+      const { rows } = await pool.query<{ username_key: string; user_id: string }>(
+        numbered(
+          {
+            sql: `SELECT username_key, user_id FROM (
+                    SELECT u.username_key, u.user_id, row_number() OVER (ORDER BY u.username_key COLLATE "C", u.user_id) AS rank
+                    FROM ${t.users} u ${where.sql}) ranked
+                  WHERE rank % ${SEEK_EVERY} = 0 ORDER BY rank`,
+            params: where.params,
+          },
+          'postgres',
+        ).sql,
+        where.params,
+      );
+      return rows.map((r) => ({ usernameKey: r.username_key, userId: r.user_id }));
+    });
+    const index = Math.min(Math.floor(start / SEEK_EVERY), keys.length);
+    return index === 0 ? undefined : { cursor: keys[index - 1]!, skip: start - index * SEEK_EVERY };
+  };
+
   return {
     suffix,
+    loadUsersWith,
+    saveUsersWith,
+    saveCheckpointWith,
     applyEventsWith,
     async applyEvents(events, projection, checkpoint) {
       if (events.length > 0 || checkpoint !== undefined) await inTransaction(pool, (client) => applyEventsWith(client, events, projection, checkpoint));
@@ -174,11 +247,16 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
       const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${t.checkpoints} WHERE name = $1`, [projection]);
       return rows[0]?.position ?? 0;
     },
+    version: readVersion,
     async listUsers(query) {
-      const { page, count } = listSql(query, 'postgres', t);
-      const [pageResult, countResult] = await Promise.all([
+      const version = await readVersion();
+      const where = whereClause(query, 'postgres', t);
+      const filterKey = JSON.stringify([where.sql, where.params]);
+      const seek = query.cursor || query.start < SEEK_EVERY ? undefined : await seekFor(filterKey, version, query.start, where);
+      const { page, count } = listSql(query, 'postgres', t, seek);
+      const [pageResult, total] = await Promise.all([
         pool.query<UserRow>(page.sql, page.params),
-        pool.query<{ total: number }>(count.sql, count.params),
+        cached(totals, filterKey, version, async () => Number((await pool.query<{ total: number }>(count.sql, count.params)).rows[0]?.total ?? 0)),
       ]);
       const groupsByUser = new Map<string, string[]>();
       if (query.withGroups && pageResult.rows.length > 0) {
@@ -200,14 +278,14 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
         lastLoginAt: row.last_login_at ?? undefined,
         ...(query.withGroups ? { groups: groupsByUser.get(row.user_id) ?? [] } : {}),
       }));
-      return { users, total: Number(countResult.rows[0]?.total ?? 0) };
+      return { users, total };
     },
     async findUser(usernameOrId) {
       const { rows } = await pool.query<{ state: unknown }>(
         `SELECT state FROM ${t.users} WHERE username_key = $1 OR user_id::text = $2 ORDER BY (username_key = $1) DESC, user_id LIMIT 1`,
         [usernameKey(usernameOrId), usernameOrId.toLowerCase()],
       );
-      return rows[0] ? stateFromJson(JSON.stringify(rows[0].state)) : undefined;
+      return rows[0] ? stateFromParsedJson(rows[0].state) : undefined;
     },
     async reset() {
       await pool.query(`TRUNCATE ${t.users}, ${t.groups}, ${t.identities}, ${t.checkpoints}`);
@@ -223,6 +301,7 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
         [`${t.users}_by_key`, `${live.users}_by_key`],
         [`${t.users}_by_idp`, `${live.users}_by_idp`],
         [`${t.groups}_by_group`, `${live.groups}_by_group`],
+        [`${t.identities}_by_user`, `${live.identities}_by_user`],
       ] as const) {
         await client.query(`ALTER INDEX IF EXISTS ${from} RENAME TO ${to}`);
       }

@@ -49,6 +49,12 @@ export interface ReadModel {
    */
   applyEvents(events: readonly RawRecordedEvent[], projection: string, checkpoint?: number): Promise<void>;
   checkpoint(projection: string): Promise<number>;
+  /**
+   * A cheap token that changes whenever the rows may have changed: every applied batch moves a
+   * checkpoint in the same transaction, and a replay swaps in new tables. Answers computed from
+   * the model can be cached under it.
+   */
+  version(): Promise<string>;
   listUsers(query: UserListQuery): Promise<UserListPage>;
   /** The user's full state (groups with provenance, identities), by username (case-insensitive) or user id. */
   findUser(usernameOrId: string): Promise<ProvisionedUser | undefined>;

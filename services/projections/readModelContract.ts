@@ -83,6 +83,30 @@ export function testReadModelContract(t: Test, name: string, factory: ReadModelF
     t.equal(await model.findUser('nobody'), undefined);
   });
 
+  withModel('pages deep by start exactly as by offset, and answers the current data after every change', async (t, model) => {
+    const b = logBuilder();
+    const names = Array.from({ length: 2300 }, (_, i) => `user${String((i * 7919) % 2300).padStart(4, '0')}`);
+    for (const name of names) b.provision(name);
+    await model.applyEvents(b.log, 'p');
+    const sorted = [...names].sort();
+    for (const start of [0, 999, 1000, 1001, 1999, 2000, 2250, 2299, 2300, 5000]) {
+      const page = await model.listUsers(query({ start, limit: 60 }));
+      t.same(page.users.map((u) => u.username), sorted.slice(start, start + 60), `start=${start}`);
+      t.equal(page.total, 2300);
+    }
+    const filtered = await model.listUsers(query({ start: 1000, limit: 5, q: 'user1' }));
+    t.same(filtered.users.map((u) => u.username), sorted.filter((n) => n.includes('user1')).slice(1000, 1005));
+    // A change moves every later user one place: a cached count or seek position would now be wrong.
+    const version = await model.version();
+    b.provision('user0000a');
+    await model.applyEvents(b.log.slice(-1), 'p');
+    t.not(await model.version(), version, 'an applied batch changes the version');
+    const after = [...sorted, 'user0000a'].sort();
+    const page = await model.listUsers(query({ start: 1500, limit: 3 }));
+    t.same(page.users.map((u) => u.username), after.slice(1500, 1503));
+    t.equal(page.total, 2301);
+  });
+
   withModel('skips events it has already applied (at-least-once delivery)', async (t, model) => {
     const b = logBuilder();
     const alice = b.provision('alice');

@@ -67,12 +67,26 @@ function createTablesSql(suffix: string): string {
       linked_at TEXT NOT NULL,
       PRIMARY KEY (idp_id, subject)
     );
+    ${identitiesByUserSql(suffix)}
     CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
   `;
 }
 
+/** A user's identity rows are replaced by user id at every change: without this index each replacement scans the table. */
+function identitiesByUserSql(suffix: string): string {
+  const t = sqliteReadModelTables(suffix);
+  return `CREATE INDEX IF NOT EXISTS ${t.identities}_by_user ON ${t.identities} (user_id);`;
+}
+
 export type SqliteReadModel = ReadModel & {
   readonly suffix: string;
+  /** The stored state of a user and the position it was projected to. */
+  loadUser(userId: string): ProjectedUser | undefined;
+  /**
+   * Writes already-projected users and the checkpoint in one transaction (replay folds in memory
+   * and writes each user once per flush).
+   */
+  saveUsers(users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number): void;
   /** Replaces the live tables with this model's tables (replay): one transaction, no half-built model served. */
   swapIntoLive(): void;
 };
@@ -80,7 +94,12 @@ export type SqliteReadModel = ReadModel & {
 export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: string } = {}): SqliteReadModel {
   const suffix = options.suffix ?? '';
   const t = sqliteReadModelTables(suffix);
-  if (suffix === '') migrateSqlite(db, [{ name: 'read-model-1', sql: createTablesSql('') }]);
+  if (suffix === '') {
+    migrateSqlite(db, [
+      { name: 'read-model-1', sql: createTablesSql('') },
+      { name: 'read-model-2-identities-by-user', sql: identitiesByUserSql('') },
+    ]);
+  }
   else db.exec(createTablesSql(suffix));
 
   const s = {
@@ -105,6 +124,11 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
     ),
     byKey: db.prepare<[string], { state: string }>(`SELECT state FROM ${t.users} WHERE username_key = ? ORDER BY user_id LIMIT 1`),
     byId: db.prepare<[string], { state: string }>(`SELECT state FROM ${t.users} WHERE user_id = ?`),
+    // rootpage changes when replay swaps in a new table.
+    version: db.prepare<[], { version: string }>(
+      `SELECT (SELECT COALESCE(SUM(position), 0) || ':' || COUNT(*) FROM ${t.checkpoints}) || ':' ||
+         (SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = '${t.users}') AS version`,
+    ),
     groupsOf: db.prepare<[string], { group_name: string }>(`SELECT group_name FROM ${t.groups} WHERE user_id = ? ORDER BY group_key`),
   };
 
@@ -135,11 +159,18 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
     for (const identity of state.identities) s.insertIdentity.run(identity.idpId, identity.subject, userId, identity.linkedAt);
   };
 
+  const loadUser = (userId: string): ProjectedUser | undefined => {
+    const row = s.state.get(userId);
+    return row ? { state: stateFromJson(row.state), position: row.position } : undefined;
+  };
+
+  const saveUsers = db.transaction((users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number) => {
+    for (const [userId, projected] of users) save(userId, projected);
+    s.saveCheckpoint.run(projection, checkpoint);
+  });
+
   const apply = db.transaction((events: readonly RawRecordedEvent[], projection: string, checkpoint: number | undefined) => {
-    const touched = projectUsers(events, (userId) => {
-      const row = s.state.get(userId);
-      return row ? { state: stateFromJson(row.state), position: row.position } : undefined;
-    });
+    const touched = projectUsers(events, loadUser);
     for (const [userId, projected] of touched) save(userId, projected);
     if (checkpoint !== undefined) s.saveCheckpoint.run(projection, checkpoint);
     else if (events.length > 0) s.saveCheckpoint.run(projection, Math.max(events.at(-1)!.position, s.checkpoint.get(projection)?.position ?? 0));
@@ -147,11 +178,16 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
 
   return {
     suffix,
+    loadUser,
+    saveUsers: (users, projection, checkpoint) => saveUsers.immediate(users, projection, checkpoint),
     async applyEvents(events, projection, checkpoint) {
       if (events.length > 0 || checkpoint !== undefined) apply.immediate(events, projection, checkpoint);
     },
     async checkpoint(projection) {
       return s.checkpoint.get(projection)?.position ?? 0;
+    },
+    async version() {
+      return s.version.get()?.version ?? '';
     },
     async listUsers(query) {
       const { page, count } = listSql(query, 'sqlite', t);

@@ -1,10 +1,11 @@
 /**
  * SQL for listing JIT users, shared by the SQLite and PostgreSQL read models. Placeholders are
  * written as ? and numbered for PostgreSQL. Paging is keyset on (username_key, user_id) when a
- * cursor is given, OFFSET otherwise (Atlassian's start parameter).
+ * cursor is given, OFFSET otherwise (Atlassian's start parameter), or a seek (keyset from a known
+ * sort key plus a short OFFSET) when the caller can resolve `start` to one.
  */
 import { groupKey } from '../provisioning/user/normalize.js';
-import type { UserListFilter, UserListQuery } from './readModel.js';
+import type { PageCursor, UserListFilter, UserListQuery } from './readModel.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type SqlFragment = { sql: string; params: unknown[] };
@@ -53,15 +54,32 @@ export function normalizeInstant(value: string): string {
   return new Date(value).toISOString();
 }
 
-export function listSql(query: UserListQuery, dialect: Dialect, tables: { users: string; groups: string }): { page: SqlFragment; count: SqlFragment } {
+/**
+ * `seek` (PostgreSQL's answer to a deep `start`): continue after this sort key and skip `skip`
+ * rows from there, instead of an OFFSET over every row before it.
+ */
+export type Seek = Readonly<{ cursor: PageCursor; skip: number }>;
+
+export function listSql(query: UserListQuery, dialect: Dialect, tables: { users: string; groups: string }, seek?: Seek): { page: SqlFragment; count: SqlFragment } {
+  if (seek && !query.cursor) {
+    const { page, count } = listSql({ ...query, cursor: seek.cursor }, dialect, tables);
+    return { page: seek.skip > 0 ? { sql: `${page.sql} OFFSET ${dialect === 'postgres' ? `$${page.params.length + 1}` : '?'}`, params: [...page.params, seek.skip] } : page, count };
+  }
   const where = whereClause(query, dialect, tables);
   const columns = 'u.user_id, u.username, u.username_key, u.display_name, u.email, u.active, u.idp_id, u.provisioned_at, u.last_login_at';
   const pageParams = [...where.params];
   const collate = dialect === 'postgres' ? ' COLLATE "C"' : '';
   let keyset = '';
   if (query.cursor) {
-    keyset = `${where.sql ? 'AND' : 'WHERE'} (u.username_key${collate} > ? OR (u.username_key = ? AND u.user_id > ?))`;
-    pageParams.push(query.cursor.usernameKey, query.cursor.usernameKey, query.cursor.userId);
+    // PostgreSQL walks the (username_key COLLATE "C", user_id) index from the cursor only for a row
+    // comparison; the equivalent OR form filters the index from its start.
+    if (dialect === 'postgres') {
+      keyset = `${where.sql ? 'AND' : 'WHERE'} (u.username_key COLLATE "C", u.user_id) > (?::text COLLATE "C", ?::uuid)`;
+      pageParams.push(query.cursor.usernameKey, query.cursor.userId);
+    } else {
+      keyset = `${where.sql ? 'AND' : 'WHERE'} (u.username_key > ? OR (u.username_key = ? AND u.user_id > ?))`;
+      pageParams.push(query.cursor.usernameKey, query.cursor.usernameKey, query.cursor.userId);
+    }
   }
   const offset = query.cursor ? '' : ' OFFSET ?';
   pageParams.push(query.limit);

@@ -14,6 +14,7 @@ import { groupNames } from '../../provisioning/user/userState.js';
 import type { Runtime } from '../../runtime.js';
 import { ref } from '../plugins/schemas.js';
 import { csvLines } from './csv.js';
+import { createListCache, type ListCache } from './listCache.js';
 import { preferredType } from '../http.js';
 
 const TAG = ['JIT users'];
@@ -88,26 +89,41 @@ function nextLink(request: FastifyRequest, query: UserListQuery, page: readonly 
 
 const CSV_HEADER = ['username', 'display-name', 'email', 'user-id', 'active', 'idp-id', 'provisioned-at', 'last-login-at'];
 
-async function listJitUsers(runtime: Runtime, request: FastifyRequest<{ Querystring: JitUsersQuery }>, reply: FastifyReply) {
+async function listJitUsers(runtime: Runtime, cache: ListCache, request: FastifyRequest<{ Querystring: JitUsersQuery }>, reply: FastifyReply) {
   const type = preferredType(request.headers.accept, ['application/json', 'text/csv']);
   if (!type) throw new ServiceError('not-acceptable', 'Ask for application/json or text/csv');
+  const asOf = request.query['as-of'];
+  // Read before the query: a change committed in between gets a new version, never this answer.
+  const version = asOf ? undefined : await runtime.readModel.version();
+  const key = `${type} ${request.url}`;
+  const hit = version === undefined ? undefined : cache.get(key, version);
+  if (hit) return reply.headers(hit.headers).send(hit.body);
+
   const query = toListQuery(request.query);
   const run = (model: ReadModel) => model.listUsers(query);
-  const asOf = request.query['as-of'];
   const { users, total } = asOf ? await withReadModelAsOf(runtime.store, new Date(asOf), run) : await run(runtime.readModel);
+  const headers: Record<string, string> = { 'x-total-count': String(total), vary: 'accept' };
   const link = nextLink(request, query, users, total);
-  if (link) reply.header('link', link);
-  reply.header('x-total-count', String(total));
-  reply.header('vary', 'accept');
+  if (link) headers['link'] = link;
+  let body: string;
   if (type === 'text/csv') {
     const header = query.withGroups ? [...CSV_HEADER, 'groups'] : CSV_HEADER;
     const rows = users.map((u) => {
       const row = [u.username, u.displayName, u.email, u.userId, u.active, u.idpId, u.provisionedAt, u.lastLoginAt];
       return query.withGroups ? [...row, (u.groups ?? []).join(';')] : row;
     });
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="jit-users.csv"').send(csvLines(header, rows));
+    headers['content-type'] = 'text/csv; charset=utf-8';
+    headers['content-disposition'] = 'attachment; filename="jit-users.csv"';
+    body = csvLines(header, rows);
+  } else {
+    // The route's response schema serializes, as it would for a returned array.
+    headers['content-type'] = 'application/json; charset=utf-8';
+    const serialize = reply.getSerializationFunction('200', 'application/json');
+    const payload = users.map(toJitUser);
+    body = serialize ? serialize(payload as unknown as Record<string, unknown>) : JSON.stringify(payload);
   }
-  return users.map(toJitUser);
+  if (version !== undefined) cache.set(key, version, { body, headers });
+  return reply.headers(headers).send(body);
 }
 
 export async function findUserOr404(runtime: Runtime, username: string): Promise<ProvisionedUser> {
@@ -117,6 +133,7 @@ export async function findUserOr404(runtime: Runtime, username: string): Promise
 }
 
 export function jitUserRoutes(runtime: Runtime) {
+  const cache = createListCache();
   return async function routes(app: FastifyInstance): Promise<void> {
     app.get<{ Querystring: JitUsersQuery }>(
       '/jit-users',
@@ -137,7 +154,7 @@ export function jitUserRoutes(runtime: Runtime) {
           },
         },
       },
-      (request, reply) => listJitUsers(runtime, request, reply),
+      (request, reply) => listJitUsers(runtime, cache, request, reply),
     );
     app.get<{ Params: UsernameParams }>(
       '/jit-users/:username',

@@ -21,7 +21,9 @@ import { decide, jitSettings } from '../user/decide.js';
 import { usernameKey } from '../user/normalize.js';
 import { outcomeOf, type LoginOutcome } from '../user/outcome.js';
 import { evolve, initialState, type EvolvableUserEvent, type UserState } from '../user/userState.js';
+import type { LoginObserver } from './loginTelemetry.js';
 import { mapLogin } from './mapLogin.js';
+import { loadUser, loadUserWithClaims, rememberUserState } from './userStreams.js';
 
 export type LoginHandlerDeps = Readonly<{
   store: EventStore;
@@ -31,6 +33,8 @@ export type LoginHandlerDeps = Readonly<{
   maxAttempts?: number;
   /** Keeps the login's attributes for impact analysis (see shared/loginSnapshots); failures only cost that. */
   recordLogin?: (userId: string, login: LoginSucceeded) => Promise<void>;
+  /** Told of every outcome or error with its duration (metrics and the login log line). */
+  observeLogin?: LoginObserver;
 }>;
 
 export type LoginContext = Readonly<{ correlationId: string; actor: string; causationId?: string }>;
@@ -38,15 +42,6 @@ export type LoginContext = Readonly<{ correlationId: string; actor: string; caus
 export type LoginResult = LoginOutcome & { readonly lastPosition: number };
 
 const CLOCK_SKEW_MS = 5 * 60_000;
-
-type LoadedStream = { streamId: string; state: UserState; revision: number | undefined; events: RecordedEvent[] };
-
-async function loadUser(store: EventStore, userId: string): Promise<LoadedStream> {
-  const streamId = userStreamId(userId);
-  const events = await store.readStream(streamId);
-  const state = (events as RecordedEvent<UserEvent>[]).reduce<UserState>((s, e) => evolve(s, e as EvolvableUserEvent), initialState());
-  return { streamId, state, revision: events.at(-1)?.revision, events };
-}
 
 /** Claims that must hold atomically with these events: usernames, identities, the login id. */
 export function claimsFor(events: readonly UserEvent[], userId: string, loginId: string): { claims: Claim[]; releases: Claim[] } {
@@ -117,6 +112,19 @@ function checkLogin(login: LoginSucceeded, ssoType: 'SAML' | 'OIDC', now: Date):
 }
 
 export async function provisionOnLogin(deps: LoginHandlerDeps, login: LoginSucceeded, context: LoginContext): Promise<LoginResult> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const result = await handleLogin(deps, login, context);
+    deps.observeLogin?.({ login, context, result, seconds: seconds() });
+    return result;
+  } catch (error) {
+    deps.observeLogin?.({ login, context, error, seconds: seconds() });
+    throw error;
+  }
+}
+
+async function handleLogin(deps: LoginHandlerDeps, login: LoginSucceeded, context: LoginContext): Promise<LoginResult> {
   const { store } = deps;
   const idp = deps.idps.get(login.idpId);
   if (!idp) throw new ServiceError('idp-not-found', `No IdP with id ${login.idpId}`);
@@ -151,15 +159,21 @@ async function decideAndAppend(deps: LoginHandlerDeps, login: LoginSucceeded, co
   const { store } = deps;
   const maxAttempts = deps.maxAttempts ?? 8;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const processedBy = await store.findClaim('login', login.loginId);
+    // One round trip: the stream of the identity's own user id (the usual owner) and the claims.
+    const derivedId = userIdOf(login.idpId, login.subject);
+    const claims = [
+      { scope: 'login', key: login.loginId },
+      { scope: 'identity', key: identityKey(login.idpId, login.subject) },
+      ...(mapped.ok && mapped.username.kind === 'value' ? [{ scope: 'username', key: usernameKey(mapped.username.value) }] : []),
+    ];
+    const read = await loadUserWithClaims(store, derivedId, claims);
+    const [processedBy, identityOwner, usernameOwner] = read.owners;
     if (processedBy !== undefined) {
       const previous = await previousOutcome(store, processedBy, login.loginId);
       if (previous) return previous;
     }
-    const ownId = (await store.findClaim('identity', identityKey(login.idpId, login.subject))) ?? userIdOf(login.idpId, login.subject);
-    let loaded = await loadUser(store, ownId);
-    const usernameOwner =
-      mapped.ok && mapped.username.kind === 'value' ? await store.findClaim('username', usernameKey(mapped.username.value)) : undefined;
+    const ownId = identityOwner ?? derivedId;
+    let loaded = ownId === derivedId ? read.loaded : await loadUser(store, ownId);
     let link = false;
     if (loaded.state.status === 'unknown' && usernameOwner !== undefined && usernameOwner !== ownId && jitSettings(idp)['link-existing-users']) {
       loaded = await loadUser(store, usernameOwner);
@@ -182,6 +196,7 @@ async function decideAndAppend(deps: LoginHandlerDeps, login: LoginSucceeded, co
         ...claimsFor(decided, userId, login.loginId),
       });
       const after = result.records.reduce<UserState>((s, e) => evolve(s, e as RecordedEvent<UserEvent> as EvolvableUserEvent), loaded.state);
+      rememberUserState(store, { streamId: loaded.streamId, state: after, revision: result.nextExpectedRevision });
       await deps.recordLogin?.(userId, login).catch(() => undefined);
       return { ...outcomeOf(decided, after.status === 'provisioned' ? after : undefined), lastPosition: result.lastPosition };
     } catch (error) {

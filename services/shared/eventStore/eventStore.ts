@@ -13,6 +13,11 @@ export type ExpectedRevision = number | 'no-stream' | 'stream-exists' | 'any';
  */
 export type Claim = Readonly<{ scope: string; key: string; owner: string }>;
 
+export type ClaimKey = Readonly<{ scope: string; key: string }>;
+
+/** The stream's events (in revision order) and the owner of each requested claim, in the same order. */
+export type StreamWithClaims = Readonly<{ events: RecordedEvent[]; owners: (string | undefined)[] }>;
+
 export type AppendOptions = Readonly<{
   expectedRevision: ExpectedRevision;
   /** Inserted in the same transaction; a claim already held by another owner fails the append. */
@@ -62,6 +67,11 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** The owner of a claim, if any. */
   findClaim(scope: string, key: string): Promise<string | undefined>;
+  /**
+   * readStream and findClaim of each claim together, in one round trip where the adapter can (the
+   * login handler's reads). Optional: callers fall back to the separate calls.
+   */
+  readStreamWithClaims?(streamId: string, options: { fromRevision?: number; claims: readonly ClaimKey[] }): Promise<StreamWithClaims>;
   /** Delivers the log from `after` on, in order and in batches, then every new event as it commits. */
   subscribeToAll(options: SubscribeOptions): Subscription;
   close(): Promise<void>;

@@ -122,6 +122,30 @@ export function testEventStoreContract(t: Test, name: string, factory: EventStor
     t.equal(await store.findClaim('username', 'alice'), 'user-2');
   });
 
+  withStore('reads a stream from a revision together with claim owners', async (t, store) => {
+    const read = store.readStreamWithClaims?.bind(store);
+    if (!read) {
+      t.fail('the adapter has no readStreamWithClaims');
+      return;
+    }
+    const events = [deactivated(), deactivated(), deactivated()];
+    await store.appendToStream('user-r', events, { expectedRevision: 'no-stream', claims: [{ scope: 'identity', key: 'okta\nr', owner: 'r' }] });
+    await store.appendToStream('user-other', [deactivated()], { expectedRevision: 'no-stream' });
+    const claims = [
+      { scope: 'login', key: 'unknown' },
+      { scope: 'identity', key: 'okta\nr' },
+      { scope: 'username', key: 'nobody' },
+    ];
+    const all = await read('user-r', { claims });
+    t.same(all.events.map((e) => e.eventId), events.map((e) => e.eventId));
+    t.same(all.owners, [undefined, 'r', undefined]);
+    const tail = await read('user-r', { fromRevision: 2, claims: [] });
+    t.same(tail.events.map((e) => [e.revision, e.position]), [[2, 3]]);
+    t.same(tail.owners, []);
+    t.same(tail.events[0], (await store.readStream('user-r', { fromRevision: 2 }))[0], 'the same envelope as readStream');
+    t.same((await read('user-none', { claims: claims.slice(1, 2) })).events, []);
+  });
+
   withStore('lets exactly one of many concurrent appends with the same expected revision win', async (t, store) => {
     await store.appendToStream('race', [deactivated()], { expectedRevision: 'no-stream' });
     const results = await Promise.allSettled(

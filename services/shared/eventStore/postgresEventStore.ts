@@ -51,6 +51,15 @@ type EventRow = {
 
 const MAX_BATCH = 256;
 
+/** A stream's events from a revision and the owners of some claims, in one statement. */
+const READ_STREAM_WITH_CLAIMS = `
+  SELECT position, event_id, stream_id, revision, type, data, metadata, recorded_at,
+         NULL::text AS claim_scope, NULL::text AS claim_key, NULL::text AS claim_owner
+    FROM jit_events WHERE stream_id = $1 AND revision >= $2
+  UNION ALL
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.scope, c.key, c.owner
+    FROM jit_claims c WHERE (c.scope, c.key) IN (SELECT * FROM unnest($3::text[], $4::text[]))`;
+
 function toRecorded(row: EventRow): RawRecordedEvent {
   return upcastEvent({
     eventId: row.event_id,
@@ -166,6 +175,20 @@ export async function getPostgresEventStore(pool: PgPool, options: { now?: () =>
     async findClaim(scope, key) {
       const { rows } = await pool.query<{ owner: string }>('SELECT owner FROM jit_claims WHERE scope = $1 AND key = $2', [scope, key]);
       return rows[0]?.owner;
+    },
+    async readStreamWithClaims(streamId, opts) {
+      const { rows } = await pool.query<EventRow & { claim_scope: string | null; claim_key: string | null; claim_owner: string | null }>(
+        READ_STREAM_WITH_CLAIMS,
+        [streamId, opts.fromRevision ?? 0, opts.claims.map((c) => c.scope), opts.claims.map((c) => c.key)],
+      );
+      const owners = new Map<string, string>();
+      const events: RecordedEvent[] = [];
+      for (const row of rows) {
+        if (row.claim_scope !== null) owners.set(`${row.claim_scope}\n${row.claim_key}`, row.claim_owner!);
+        else events.push(toRecorded(row) as RecordedEvent);
+      }
+      events.sort((a, b) => a.revision - b.revision);
+      return { events, owners: opts.claims.map((c) => owners.get(`${c.scope}\n${c.key}`)) };
     },
     subscribeToAll({ after, handler, batchSize, onError }) {
       return startPollingSubscription({

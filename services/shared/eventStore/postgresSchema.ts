@@ -103,4 +103,94 @@ export const EVENT_STORE_MIGRATIONS = [
       $fn$;
     `,
   },
+  {
+    // Same contract, fewer statements per item: the batch is serial (it holds the log head), so
+    // each statement an item costs is paid by every login in the batch. The claim check is one
+    // query instead of one per claim, and empty release/claim lists cost nothing.
+    name: 'event-store-2-leaner-append',
+    sql: `
+      CREATE OR REPLACE FUNCTION jit_append_batch(batch JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+      DECLARE
+        head BIGINT;
+        item JSONB;
+        results JSONB[] := '{}';
+        current_rev INTEGER;
+        expected JSONB;
+        claims JSONB;
+        releases JSONB;
+        conflict RECORD;
+        dup UUID;
+        failed JSONB;
+        rev INTEGER;
+        first_pos BIGINT;
+        n INTEGER;
+      BEGIN
+        SELECT position INTO head FROM jit_log_head FOR UPDATE;
+        FOR item IN SELECT value FROM jsonb_array_elements(batch) LOOP
+          failed := NULL;
+          current_rev := NULL;
+          claims := COALESCE(item->'claims', '[]'::JSONB);
+          releases := COALESCE(item->'releases', '[]'::JSONB);
+          SELECT s.revision INTO current_rev FROM jit_streams s WHERE s.stream_id = item->>'streamId';
+          expected := item->'expectedRevision';
+          IF NOT (expected = '"any"'::JSONB
+              OR (expected = '"no-stream"'::JSONB AND current_rev IS NULL)
+              OR (expected = '"stream-exists"'::JSONB AND current_rev IS NOT NULL)
+              OR (jsonb_typeof(expected) = 'number' AND current_rev IS NOT NULL AND current_rev = (expected #>> '{}')::INTEGER)) THEN
+            failed := jsonb_build_object('error', 'wrong-revision', 'actual', to_jsonb(current_rev));
+          END IF;
+          IF failed IS NULL THEN
+            dup := NULL;
+            SELECT e.event_id INTO dup FROM jit_events e
+              WHERE e.event_id IN (SELECT (x->>'eventId')::UUID FROM jsonb_array_elements(item->'events') x) LIMIT 1;
+            IF dup IS NOT NULL THEN
+              failed := jsonb_build_object('error', 'duplicate-event', 'eventId', dup);
+            END IF;
+          END IF;
+          IF failed IS NULL AND jsonb_array_length(claims) > 0 THEN
+            -- The first claim (in the item's order) held by another owner that this item does not release.
+            SELECT x.value->>'scope' AS scope, x.value->>'key' AS key, c.owner AS holder INTO conflict
+              FROM jsonb_array_elements(claims) WITH ORDINALITY AS x(value, ord)
+              JOIN jit_claims c ON c.scope = x.value->>'scope' AND c.key = x.value->>'key'
+              WHERE c.owner <> x.value->>'owner' AND NOT EXISTS (
+                SELECT 1 FROM jsonb_array_elements(releases) r
+                WHERE r->>'scope' = c.scope AND r->>'key' = c.key AND r->>'owner' = c.owner)
+              ORDER BY x.ord LIMIT 1;
+            IF FOUND THEN
+              failed := jsonb_build_object('error', 'claim-conflict', 'scope', conflict.scope, 'key', conflict.key, 'heldBy', conflict.holder);
+            END IF;
+          END IF;
+          IF failed IS NULL THEN
+            IF jsonb_array_length(releases) > 0 THEN
+              DELETE FROM jit_claims c USING jsonb_array_elements(releases) r
+                WHERE c.scope = r.value->>'scope' AND c.key = r.value->>'key' AND c.owner = r.value->>'owner';
+            END IF;
+            IF jsonb_array_length(claims) > 0 THEN
+              INSERT INTO jit_claims (scope, key, owner)
+                SELECT c->>'scope', c->>'key', c->>'owner' FROM jsonb_array_elements(claims) c
+                ON CONFLICT (scope, key) DO NOTHING;
+            END IF;
+            rev := COALESCE(current_rev, -1);
+            first_pos := head + 1;
+            INSERT INTO jit_events (position, event_id, stream_id, revision, type, data, metadata, recorded_at)
+              SELECT head + x.ord, (x.e->>'eventId')::UUID, item->>'streamId', rev + x.ord::INTEGER, x.e->>'type',
+                     x.e->'data', x.e->'metadata', (item->>'recordedAt')::TIMESTAMPTZ
+              FROM jsonb_array_elements(item->'events') WITH ORDINALITY AS x(e, ord);
+            n := jsonb_array_length(item->'events');
+            head := head + n;
+            rev := rev + n;
+            INSERT INTO jit_streams (stream_id, revision) VALUES (item->>'streamId', rev)
+              ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision;
+            results := array_append(results, jsonb_build_object('ok', TRUE, 'revision', rev, 'firstPosition', first_pos, 'lastPosition', head));
+          ELSE
+            results := array_append(results, failed);
+          END IF;
+        END LOOP;
+        UPDATE jit_log_head SET position = head;
+        PERFORM pg_notify('jit_events', head::TEXT);
+        RETURN to_jsonb(results);
+      END
+      $fn$;
+    `,
+  },
 ];

@@ -152,6 +152,10 @@ export function getSqliteEventStore(db: SqliteDatabase, options: { now?: () => D
     async findClaim(scope, key) {
       return statements.claimOwner.get(scope, key)?.owner;
     },
+    async readStreamWithClaims(streamId, opts) {
+      const events = statements.readStream.all(streamId, opts.fromRevision ?? 0, Number.MAX_SAFE_INTEGER).map((row) => toRecorded(row) as RecordedEvent);
+      return { events, owners: opts.claims.map((c) => statements.claimOwner.get(c.scope, c.key)?.owner) };
+    },
     subscribeToAll({ after, handler, batchSize, onError }) {
       return startPollingSubscription({
         read: async (from, max) => readAll(from, max),

@@ -1,0 +1,234 @@
+/**
+ * ingest: logins per second through POST /rest/jit/1.0/logins on a listening server (PostgreSQL
+ * event store, relay to Kafka, projections from Kafka), 64 keep-alive connections, a mix of 20%
+ * first logins, 60% unchanged re-logins and 20% re-logins with changes; and the p50/p99 time from
+ * the HTTP answer until the change is visible in the read model that GET /jit-users serves.
+ * Baseline: durable single-row inserts (one INSERT per transaction, synchronous_commit on) into the
+ * same PostgreSQL from 64 connections.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { LoginSucceeded } from '../schemas/types.gen.js';
+import { usernameKey } from '../services/provisioning/user/normalize.js';
+import { samlIdp } from '../test/support/fixtures.js';
+import { cannon } from './lib/cannon.js';
+import { createBenchDatabase } from './lib/postgres.js';
+import { seededRandom, type Random } from './lib/prng.js';
+import { limitResult, ratioResult, type BenchResult } from './lib/results.js';
+import { startServer } from './lib/serverProcess.js';
+
+export type IngestSettings = {
+  seconds: number;
+  connections: number;
+  population: number;
+  samples: number;
+  kafkaBrokers: string;
+  seed: number;
+  profile: boolean;
+  log: (line: string) => void;
+};
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+const GATEWAY_TOKEN = 'bench-gateway-token-0123456789abcdef';
+const LOGINS = '/rest/jit/1.0/logins';
+const GROUPS = ['jira-users', 'confluence-users', 'developers', 'qa', 'ops', 'design', 'support', 'team-alpha', 'team-beta', 'emea'];
+const VISIBILITY_LIMIT_MS = 250;
+
+type Attributes = { displayName: string[]; email: string[]; groups: string[] };
+type Identity = { subject: string; attributes: Attributes };
+
+function newIdentity(random: Random, subject: string): Identity {
+  const groups = new Set<string>();
+  const n = 1 + random.int(3);
+  while (groups.size < n) groups.add(random.pick(GROUPS));
+  return { subject, attributes: { displayName: [`User ${subject}`], email: [`${subject}@example.com`], groups: [...groups] } };
+}
+
+function changed(random: Random, identity: Identity): Identity {
+  const a = identity.attributes;
+  const kind = random.int(3);
+  if (kind === 0) return { ...identity, attributes: { ...a, displayName: [`User ${identity.subject} ${random.int(1e6)}`] } };
+  if (kind === 1) return { ...identity, attributes: { ...a, email: [`${identity.subject}+${random.int(1e6)}@example.com`] } };
+  const extra = random.pick(GROUPS);
+  const groups = a.groups.includes(extra) ? a.groups.filter((g) => g !== extra) : [...a.groups, extra];
+  return { ...identity, attributes: { ...a, groups: groups.length > 0 ? groups : [extra] } };
+}
+
+function loginBody(random: Random, identity: Identity): LoginSucceeded {
+  return { loginId: random.uuid(), idpId: 'okta', protocol: 'saml', subject: identity.subject, attributes: identity.attributes, authenticatedAt: new Date().toISOString() };
+}
+
+/** Durable single-row inserts from `connections` connections for `seconds`: inserts per second. */
+async function insertBaseline(url: string, connections: number, seconds: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: connections });
+  try {
+    await pool.query('CREATE TABLE bench_inserts (id UUID PRIMARY KEY, payload TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+    if (rows[0]?.synchronous_commit !== 'on') throw new Error(`synchronous_commit is ${rows[0]?.synchronous_commit}; the baseline needs it on`);
+    const payload = 'x'.repeat(200);
+    const random = seededRandom(7);
+    let count = 0;
+    const worker = async (deadline: number) => {
+      while (performance.now() < deadline) {
+        await pool.query('INSERT INTO bench_inserts (id, payload) VALUES ($1, $2)', [random.uuid(), payload]);
+        count += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: connections }, () => worker(performance.now() + 1000)));
+    count = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: connections }, () => worker(started + seconds * 1000)));
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    await pool.end();
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+export async function ingestBenchmark(settings: IngestSettings): Promise<BenchResult[]> {
+  const { log } = settings;
+  const random = seededRandom(settings.seed);
+  const database = await createBenchDatabase('ingest');
+  const dir = mkdtempSync(join(tmpdir(), 'jit-bench-ingest-'));
+  const prefix = `bench.${randomBytes(4).toString('hex')}.`;
+  try {
+    const baseline = await insertBaseline(database.url, settings.connections, settings.seconds);
+    log(`baseline: ${baseline.toFixed(0)} durable single-row inserts/s from ${settings.connections} connections`);
+
+    const idpsFile = join(dir, 'idps.json');
+    writeFileSync(idpsFile, JSON.stringify([samlIdp({ id: 'okta' })]));
+    const server = await startServer(
+      ['jit'],
+      {
+        JIT_DATABASE_URL: database.url,
+        JIT_KAFKA_BROKERS: settings.kafkaBrokers,
+        JIT_KAFKA_TOPIC_PREFIX: prefix,
+        JIT_ADMIN_TOKENS: ADMIN_TOKEN,
+        JIT_GATEWAY_TOKENS: GATEWAY_TOKEN,
+        JIT_IDPS_FILE: idpsFile,
+        JIT_SERVICES: 'api,provisioning,relay,projections',
+        JIT_LOG_LEVEL: 'silent',
+      },
+      settings.profile ? { profile: 'ingest' } : {},
+    );
+    const readModel = new pg.Pool({ connectionString: database.url, max: 4 });
+    try {
+      const headers = { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' };
+      const post = async (identity: Identity): Promise<string> => {
+        const res = await fetch(`${server.url}${LOGINS}`, { method: 'POST', headers, body: JSON.stringify(loginBody(random, identity)) });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`login answered ${res.status}: ${text}`);
+        return text;
+      };
+
+      // The population that re-logs in: provisioned through the API itself.
+      const known: Identity[] = [];
+      let created = 0;
+      const provision = async () => {
+        while (created < settings.population) {
+          const identity = newIdentity(random, `pop-${created++}`);
+          await post(identity);
+          known.push(identity);
+        }
+      };
+      const started = performance.now();
+      await Promise.all(Array.from({ length: settings.connections }, provision));
+      log(`provisioned ${known.length} users through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+      // Visibility: a few samplers log in (first logins and changes) and poll the read model.
+      const visibility: number[] = [];
+      let sampling = true;
+      let sampled = 0;
+      const sampler = async (id: number) => {
+        while (sampling && visibility.length < settings.samples) {
+          const first = sampled % 2 === 0;
+          const identity = first ? newIdentity(random, `vis-${id}-${sampled}`) : changed(random, known[random.int(known.length)]!);
+          sampled += 1;
+          if (!first) known[known.findIndex((k) => k.subject === identity.subject)] = identity;
+          await post(identity);
+          const answered = performance.now();
+          const key = usernameKey(identity.subject);
+          for (;;) {
+            const { rows } = await readModel.query<{ display_name: string; email: string }>('SELECT display_name, email FROM jit_users WHERE username_key = $1', [key]);
+            const row = rows[0];
+            if (row && row.display_name === identity.attributes.displayName[0] && row.email === identity.attributes.email[0]) break;
+            if (performance.now() - answered > 30_000) throw new Error(`login of ${identity.subject} not visible after 30 s`);
+            await new Promise((r) => setTimeout(r, 2));
+          }
+          visibility.push(performance.now() - answered);
+        }
+      };
+
+      // The load: per connection, identities it owns, so no two requests for one identity overlap.
+      const busy = new Set<string>();
+      const outcomes: Record<string, number> = {};
+      let fresh = 0;
+      const pickKnown = (): Identity | undefined => {
+        for (let i = 0; i < 8; i++) {
+          const candidate = known[random.int(known.length)]!;
+          if (!busy.has(candidate.subject)) return candidate;
+        }
+        return undefined;
+      };
+      const samplers = Promise.all([0, 1].map(sampler));
+      const result = await cannon({
+        url: server.url,
+        connections: settings.connections,
+        duration: settings.seconds,
+        timeout: 30,
+        requests: [
+          {
+            method: 'POST',
+            path: LOGINS,
+            headers,
+            setupRequest(request, context) {
+              const roll = random.next();
+              let identity = roll < 0.2 ? undefined : pickKnown();
+              if (identity && roll >= 0.8) identity = changed(random, identity);
+              identity ??= newIdentity(random, `new-${fresh++}`);
+              busy.add(identity.subject);
+              context['identity'] = identity;
+              return { ...request, body: JSON.stringify(loginBody(random, identity)) };
+            },
+            onResponse(status, body, context) {
+              const identity = context['identity'] as Identity;
+              busy.delete(identity.subject);
+              if (status !== 200) return;
+              const outcome = /"outcome":"([a-z]+)"/.exec(body)?.[1] ?? 'unknown';
+              outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+              const index = known.findIndex((k) => k.subject === identity.subject);
+              if (index >= 0) known[index] = identity;
+              else known.push(identity);
+            },
+          },
+        ],
+      });
+      sampling = false;
+      await samplers;
+      log(`ingest: ${result.requestsPerSecond.toFixed(0)} logins/s (${JSON.stringify(outcomes)}), p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.errors} errors, ${result.non2xx} non-2xx`);
+      if (result.errors + result.non2xx > 0) throw new Error('the ingest benchmark saw failed logins');
+      const sorted = [...visibility].sort((a, b) => a - b);
+      const p50 = percentile(sorted, 50);
+      const p99 = percentile(sorted, 99);
+      log(`visibility over ${sorted.length} logins: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms`);
+      const mix = Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+      return [
+        ratioResult('ingest', `logins/s, ${settings.connections} connections`, 'logins/s', result.requestsPerSecond, baseline, 1.0, `p99 answer ${result.p99} ms; ${mix}`, 'inserts/s'),
+        limitResult('ingest', 'visibility p50', 'ms', p50, VISIBILITY_LIMIT_MS, `${sorted.length} samples under load`),
+        limitResult('ingest', 'visibility p99', 'ms', p99, VISIBILITY_LIMIT_MS, `${sorted.length} samples under load`),
+      ];
+    } finally {
+      await readModel.end();
+      await server.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await database.drop().catch(() => undefined);
+  }
+}
