@@ -6,11 +6,13 @@ SHELL := /bin/bash
 
 NODE_STAMP := node_modules/.install-stamp
 
-.PHONY: help install build run test test-unit lint typecheck gen-types postgres-up kafka-up kafka-down keycloak-up keycloak-down clean
+.PHONY: help install build run test test-unit lint typecheck gen-types docs bench postgres-up kafka-up kafka-down keycloak-up keycloak-down clean
 
 help:
 	@echo "make run       install what is missing, build and start the service (embedded SQLite)"
 	@echo "make test      install what is missing, start the real components, run every test"
+	@echo "make docs      regenerate docs/openapi.json and docs/asyncapi.yaml"
+	@echo "make bench     start PostgreSQL and Kafka, run the benchmarks, print the table (bench/results.json)"
 	@echo "make lint | typecheck | build | kafka-up | kafka-down | keycloak-up | keycloak-down"
 
 $(NODE_STAMP): package.json package-lock.json
@@ -27,6 +29,14 @@ run: build
 
 gen-types: install
 	npx tsx scripts/generateTypes.ts
+
+# docs/openapi.json (from the app, via inject) and docs/asyncapi.yaml (from schemas/); a test fails when they are stale.
+docs: build
+	npx tsx scripts/writeDocs.ts
+
+# Benchmarks against baselines measured in the same run; BENCH_ARGS="--only ingest,list --quick --profile".
+bench: build
+	node --import tsx bench/run.ts $(BENCH_ARGS)
 
 lint: install
 	npx eslint .

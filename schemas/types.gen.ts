@@ -122,6 +122,10 @@ export interface EnvironmentConfiguration {
    */
   JIT_PROJECTION_MAX_LAG?: string;
   /**
+   * Bearer token GET /metrics requires (at least 16 characters); unset leaves /metrics public, as Prometheus scrapers expect.
+   */
+  JIT_METRICS_TOKEN?: string;
+  /**
    * Days the attributes/claims of each identity's last login are kept for impact analysis (0 keeps none).
    */
   JIT_LOGIN_ATTRIBUTES_DAYS?: string;

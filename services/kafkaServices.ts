@@ -14,7 +14,11 @@ import type { Config } from './shared/config.js';
 import { createKafka, ensureTopics, topicNames, type Topics } from './shared/kafka/kafkaClient.js';
 import { acquireLeadership } from './shared/postgres/leadership.js';
 
-const RELAY_LOCK = 0x6a69745f72656c; // "jit_rel"
+/** The consumer group of the Kafka projector (its committed offsets measure the projection lag). */
+export const projectionsGroupId = (topicPrefix: string) => `${topicPrefix}jit-projections`;
+
+/** The advisory lock the relay leader holds: one publisher per database. */
+export const RELAY_LOCK = 0x6a697472; // "jitr"
 
 export type KafkaServices = Readonly<{
   kafka: Kafka;
@@ -23,6 +27,7 @@ export type KafkaServices = Readonly<{
   relay: Relay | undefined;
   projector: KafkaProjector | undefined;
   logins: LoginConsumer | undefined;
+  projectionsGroup: string;
   /** Answers whether the cluster answers a metadata request within the timeout. */
   reachable(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -31,7 +36,14 @@ export type KafkaServices = Readonly<{
 export async function startKafkaServices(
   config: Config,
   backends: Backends,
-  deps: { logger: Logger; registry: IdpRegistry; now: () => Date; newId: () => string; recordLogin?: LoginHandlerDeps['recordLogin'] },
+  deps: {
+    logger: Logger;
+    registry: IdpRegistry;
+    now: () => Date;
+    newId: () => string;
+    recordLogin?: LoginHandlerDeps['recordLogin'];
+    observeLogin?: LoginHandlerDeps['observeLogin'];
+  },
 ): Promise<KafkaServices> {
   const brokers = config.kafkaBrokers ?? [];
   const kafka = createKafka(brokers, deps.logger);
@@ -57,14 +69,21 @@ export async function startKafkaServices(
       : undefined;
     if (relay) closers.push(() => relay.stop());
     const projector = config.services.has('projections')
-      ? await startKafkaProjector({ kafka, topics, readModel: backends.readModel, parking: backends.parking, logger: deps.logger, groupId: `${config.kafkaTopicPrefix}jit-projections` })
+      ? await startKafkaProjector({ kafka, topics, readModel: backends.readModel, parking: backends.parking, logger: deps.logger, groupId: projectionsGroupId(config.kafkaTopicPrefix) })
       : undefined;
     if (projector) closers.push(() => projector.stop());
     const logins = config.services.has('provisioning')
       ? await startLoginConsumer({
           kafka,
           topics,
-          handler: { store: backends.store, idps: deps.registry, now: deps.now, newId: deps.newId, ...(deps.recordLogin ? { recordLogin: deps.recordLogin } : {}) },
+          handler: {
+            store: backends.store,
+            idps: deps.registry,
+            now: deps.now,
+            newId: deps.newId,
+            ...(deps.recordLogin ? { recordLogin: deps.recordLogin } : {}),
+            ...(deps.observeLogin ? { observeLogin: deps.observeLogin } : {}),
+          },
           parking: backends.parking,
           logger: deps.logger,
           groupId: `${config.kafkaTopicPrefix}jit-provisioning`,
@@ -78,6 +97,7 @@ export async function startKafkaServices(
       relay,
       projector,
       logins,
+      projectionsGroup: projectionsGroupId(config.kafkaTopicPrefix),
       async reachable(timeoutMs = 3000) {
         const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
         return Promise.race([admin.describeCluster().then(() => true, () => false), timeout]);

@@ -17,6 +17,13 @@ import { openBackends, type Backends } from './backends.js';
 import { startKafkaServices, type KafkaServices } from './kafkaServices.js';
 import type { ReadModel } from './projections/readModel.js';
 import type { OneTimeTokens } from './shared/oneTimeTokens/oneTimeTokens.js';
+import { createMetrics, registerScrapeGauges, type JitMetrics } from './shared/metrics/metrics.js';
+import { lagProbes, type LagProbes } from './shared/metrics/lag.js';
+import { timedEventStore } from './shared/metrics/timedEventStore.js';
+import { loginTelemetry, type LoginObserver } from './provisioning/login/loginTelemetry.js';
+import { LOGIN_CONSUMER } from './provisioning/ingest/loginConsumer.js';
+import { PROJECTION_CONSUMER } from './projections/kafkaProjector.js';
+import { RELAY_CHECKPOINT } from './relay/relay.js';
 
 export type Runtime = Readonly<{
   config: Config;
@@ -31,6 +38,12 @@ export type Runtime = Readonly<{
   projector: Projector | undefined;
   kafka: KafkaServices | undefined;
   backends: Backends;
+  /** This runtime's Prometheus registry and instruments (GET /metrics). */
+  metrics: JitMetrics;
+  /** Relay and projection lag, read on demand (metrics, /readyz). */
+  probes: LagProbes;
+  /** Counts and logs every login provisionOnLogin handles (spread into its deps with the runtime). */
+  observeLogin: LoginObserver;
   /** Keeps a login's attributes for impact analysis for JIT_LOGIN_ATTRIBUTES_DAYS. */
   recordLogin: (userId: string, login: LoginSucceeded) => Promise<void>;
   now: () => Date;
@@ -71,8 +84,10 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
   };
   try {
     const backends = await openBackends(config, overrides.now ? { now: overrides.now } : {});
-    const { store, readModel, oneTimeTokens } = backends;
+    const { readModel, oneTimeTokens } = backends;
     closers.push(() => backends.close());
+    const metrics = createMetrics();
+    const store = timedEventStore(backends.store, metrics);
     const onError = (scope: string) => (error: unknown) => logger.error({ err: error }, `${scope} failed; retrying`);
     const registry = await startIdpRegistry(store, { onError: onError('IdP registry') });
     closers.push(() => registry.stop());
@@ -89,9 +104,23 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     purge();
     const purgeTimer = setInterval(purge, 3_600_000).unref();
     closers.push(() => clearInterval(purgeTimer));
-    const kafka = config.kafkaBrokers ? await startKafkaServices(config, backends, { logger, registry, now, newId: ids, recordLogin }) : undefined;
+    const observeLogin = loginTelemetry({ metrics, logger, knownIdp: (idpId) => registry.get(idpId) !== undefined });
+    const kafka = config.kafkaBrokers ? await startKafkaServices(config, { ...backends, store }, { logger, registry, now, newId: ids, recordLogin, observeLogin }) : undefined;
     if (kafka) closers.push(() => kafka.close());
-    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, kafka, backends, recordLogin, now, newId: ids, close };
+    const probes = lagProbes({
+      store,
+      checkpoints: backends.checkpoints,
+      relayCheckpoint: RELAY_CHECKPOINT,
+      projector,
+      kafka: kafka && { admin: kafka.admin, projectionsGroup: kafka.projectionsGroup, usersTopic: kafka.topics.users },
+    });
+    registerScrapeGauges(metrics, {
+      relayLag: probes.relay,
+      projectionLag: probes.projection,
+      parked: async () => ({ [PROJECTION_CONSUMER]: await backends.parking.count(PROJECTION_CONSUMER), [LOGIN_CONSUMER]: await backends.parking.count(LOGIN_CONSUMER) }),
+      onError: (probe, error) => logger.warn({ err: error }, `metrics: reading the ${probe} failed`),
+    });
+    const runtime: Runtime = { config, logger, store, readModel, oneTimeTokens, sessionSecret, registry, projector, kafka, backends, metrics, probes, observeLogin, recordLogin, now, newId: ids, close };
     if (config.idpsFile) await applyIdpsFile(runtime, config.idpsFile);
     return runtime;
   } catch (error) {

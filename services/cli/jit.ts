@@ -15,6 +15,7 @@ import { auditLine } from './audit.js';
 import { republish } from '../relay/republish.js';
 import { createKafka, ensureTopics, topicNames } from '../shared/kafka/kafkaClient.js';
 import { loadOrCreateSecret } from '../shared/secretFiles.js';
+import { installGracefulShutdown } from './shutdown.js';
 
 const USAGE = `usage:
   jit serve [--services gateway,api,provisioning,relay,projections]
@@ -35,22 +36,7 @@ async function serve(config: Config): Promise<void> {
   }
   const runtime = await startRuntime(config, logger);
   const app = await buildApp(runtime, { extraAdminTokens });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 20_000);
-    timer.unref();
-    await app.close();
-    await runtime.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  installGracefulShutdown({ app, runtime, logger });
   await app.listen({ host: config.host, port: config.port });
   logger.info({ url: config.publicUrl, services: [...config.services] }, 'JIT provisioning service ready');
 }
@@ -95,7 +81,8 @@ async function republishCommand(config: Config, from: number): Promise<number> {
     return 2;
   }
   const backends = await openBackends(config);
-  const kafka = createKafka(config.kafkaBrokers, pino({ level: 'warn' }));
+  // Progress and the result go to stdout; the Kafka client's warnings go to stderr.
+  const kafka = createKafka(config.kafkaBrokers, pino({ level: 'warn' }, pino.destination(2)));
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -29,6 +29,8 @@ export type Config = Readonly<{
   projectionMaxLag: number;
   /** Days the last login's attributes are kept per identity (impact analysis); 0 keeps none. */
   loginAttributesDays: number;
+  /** Bearer token GET /metrics requires; undefined leaves it public. */
+  metricsToken: string | undefined;
 }>;
 
 const KNOWN = new Set(Object.keys((validatorFor('config.schema.json').schema as { properties: object }).properties));
@@ -107,5 +109,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     services: new Set((services.length > 0 ? services : SERVICE_NAMES) as ServiceName[]),
     projectionMaxLag: Number(raw['JIT_PROJECTION_MAX_LAG'] ?? '10000'),
     loginAttributesDays: Number(raw['JIT_LOGIN_ATTRIBUTES_DAYS'] ?? '90'),
+    metricsToken: raw['JIT_METRICS_TOKEN'],
   });
 }

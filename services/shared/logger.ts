@@ -1,27 +1,19 @@
 /**
- * pino options shared by the HTTP server and the CLI: JSON lines, secrets redacted.
+ * pino options shared by the HTTP server and the CLI: JSON lines, secrets and personal data
+ * redacted (see logging/redaction.ts for what and how).
  */
 import type { LoggerOptions } from 'pino';
+import { REDACTED, REDACTED_PATHS, scrubSecrets, serializeRequest } from './logging/redaction.js';
 
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  '*.client-secret',
-  '*.clientSecret',
-  '*.password',
-  '*.token',
-  '*.SAMLResponse',
-  '*.id_token',
-  '*.access_token',
-  '*.code',
-];
+export { REDACTED_PATHS } from './logging/redaction.js';
 
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACTED_PATHS, censor: REDACTED },
     base: { service: 'jit' },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { log: scrubSecrets },
+    serializers: { req: serializeRequest },
   };
 }

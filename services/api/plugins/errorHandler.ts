@@ -35,6 +35,11 @@ export function errorBody(error: ServiceError): ErrorBody {
   };
 }
 
+/** V8 quotes the start of the text it could not parse; a body may carry secrets, which must not reach the log. */
+function withoutEcho(message: string): string {
+  return message.replace(/, ".*" is not valid JSON$/s, ' (not valid JSON)');
+}
+
 function toServiceError(error: FastifyError & { validationContext?: string }): ServiceError {
   if (ServiceError.isInstance(error)) return error;
   if (error.validation) {
@@ -43,12 +48,12 @@ function toServiceError(error: FastifyError & { validationContext?: string }): S
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (mapped) {
-    const message = mapped === 'invalid-json' ? `The request body is not valid JSON: ${error.message}` : FASTIFY_MESSAGES[error.code];
+    const message = mapped === 'invalid-json' ? `The request body is not valid JSON: ${withoutEcho(error.message)}` : FASTIFY_MESSAGES[error.code];
     return new ServiceError(mapped, message, { cause: error });
   }
   // secure-json-parse rejects __proto__ / constructor.prototype keys with a SyntaxError.
   if (error instanceof SyntaxError || /prototype property/i.test(error.message)) {
-    return new ServiceError('invalid-json', `The request body is not acceptable JSON: ${error.message}`, { cause: error });
+    return new ServiceError('invalid-json', `The request body is not acceptable JSON: ${withoutEcho(error.message)}`, { cause: error });
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
