@@ -58,6 +58,8 @@ export async function openBackends(config: Config, options: { now?: () => Date }
         sharedSecret: (name) => loadOrCreatePostgresSecret(pool, name),
         replay: (onProgress) => replayPostgresReadModel(pool, store, onProgress),
         async close() {
+          // The read model's LISTEN connection is a pool client: pool.end() waits for it.
+          await readModel.close();
           await store.close();
           await pool.end();
         },

@@ -4,6 +4,7 @@
  * A table suffix gives an independent model; replay builds one and renames it over the live one.
  */
 import { migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
+import { listenForNotifications } from '../shared/eventStore/postgresNotifications.js';
 import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { PageCursor, ReadModel, UserListItem } from './readModel.js';
@@ -95,7 +96,106 @@ export type PostgresReadModel = ReadModel & {
   applyEventsWith(client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number): Promise<void>;
   /** Replaces the live tables with this model's (replay), inside the given transaction. */
   swapIntoLive(client: PgClient): Promise<void>;
+  /** Stops listening for changes (the pool stays open: its owner ends it after this). */
+  close(): Promise<void>;
 };
+
+/**
+ * Every transaction that changes the live model notifies this channel (PostgreSQL delivers it at
+ * commit, and not at all on rollback), so each process's memo of version() learns of changes made
+ * by any process: the projections service, the Kafka projector, `jit replay`.
+ */
+export const READ_MODEL_CHANNEL = 'jit_read_model';
+const NOTIFY_CHANGED = `SELECT pg_notify('${READ_MODEL_CHANNEL}', '')`;
+
+/**
+ * Live models of one pool (one process), told when a pool client that changed the live tables in
+ * a transaction goes back to the pool, that is after its COMMIT or ROLLBACK: a write of this
+ * process invalidates the memo synchronously, without waiting for its own notification. This also
+ * covers writes through another model of the pool (replay's fresh model swapping into live).
+ */
+type PoolWrites = { changed: WeakSet<PgClient>; invalidators: Set<() => void> };
+const poolWrites = new WeakMap<PgPool, PoolWrites>();
+
+function writesOf(pool: PgPool): PoolWrites {
+  let writes = poolWrites.get(pool);
+  if (!writes) {
+    const created: PoolWrites = { changed: new WeakSet(), invalidators: new Set() };
+    pool.on('release', (_error: Error | undefined, client: PgClient) => {
+      if (created.changed.delete(client)) for (const invalidate of created.invalidators) invalidate();
+    });
+    poolWrites.set(pool, created);
+    writes = created;
+  }
+  return writes;
+}
+
+/** Retry delays of the LISTEN connection: 250 ms doubling up to 30 s. */
+const defaultRelistenDelayMs = (failures: number) => Math.min(250 * 2 ** Math.min(failures - 1, 7), 30_000);
+/** How often the LISTEN connection is checked, so a silently dead one stops vouching for the memo. */
+const LISTEN_HEALTH_CHECK_MS = 10_000;
+
+/**
+ * version() of the live model, answered from memory while a LISTEN on READ_MODEL_CHANNEL is
+ * established and healthy, by a query otherwise.
+ *
+ * Why the memo is never stale for long: it is only ever taken from a query that started after the
+ * LISTEN was in effect, so every transaction that commits after that query's snapshot notifies
+ * us, and every notification (and every write of this process, see PoolWrites) drops the memo.
+ * When the connection is lost the memo is dropped and every call queries until LISTEN is back.
+ *
+ * The one window left: a notification already sent (its transaction committed) but not yet
+ * handled by this process, while a request reads the memo. That request gets the previous
+ * version, which it would also have got had it arrived a moment earlier, before the commit: no
+ * client can tell the difference, as nothing orders the request after the other process's commit
+ * (the read model trails the event log anyway: projection is asynchronous). Every request
+ * handled after the notification sees the new version. Writes of this process invalidate
+ * synchronously after their commit, so this process reads its own writes.
+ */
+function memoizedVersion(pool: PgPool, readVersion: () => Promise<string>, writes: PoolWrites, relistenDelayMs: (failures: number) => number) {
+  let memo: Promise<string> | undefined;
+  let listening = false;
+  let listener: { stop(): Promise<void> } | undefined;
+  let closed = false;
+  const invalidate = () => {
+    memo = undefined;
+  };
+  writes.invalidators.add(invalidate);
+  return {
+    version(): Promise<string> {
+      if (closed) return readVersion();
+      listener ??= listenForNotifications(pool, READ_MODEL_CHANNEL, invalidate, {
+        onListening: () => {
+          invalidate();
+          listening = true;
+        },
+        onLost: () => {
+          listening = false;
+          invalidate();
+        },
+        retryDelayMs: relistenDelayMs,
+        healthCheckMs: LISTEN_HEALTH_CHECK_MS,
+      });
+      if (!listening) return readVersion();
+      if (memo) return memo;
+      // Set before the query answers, so concurrent callers share it and a notification arriving
+      // meanwhile drops it (those callers still get the answer: they were racing that commit).
+      const value = readVersion();
+      memo = value;
+      value.catch(() => {
+        if (memo === value) memo = undefined;
+      });
+      return value;
+    },
+    async close() {
+      closed = true;
+      listening = false;
+      invalidate();
+      writes.invalidators.delete(invalidate);
+      await listener?.stop();
+    },
+  };
+}
 
 function rowsOf(touched: ReadonlyMap<string, ProjectedUser>) {
   const users: unknown[] = [];
@@ -145,11 +245,23 @@ function cached<T>(cache: Map<string, Versioned<T>>, key: string, version: strin
   return value;
 }
 
-export async function getPostgresReadModel(pool: PgPool, options: { suffix?: string } = {}): Promise<PostgresReadModel> {
+export type PostgresReadModelOptions = {
+  suffix?: string;
+  /** Delay before listening again after this many failed attempts (tests; default 250 ms doubling up to 30 s). */
+  relistenDelayMs?: (failures: number) => number;
+};
+
+export async function getPostgresReadModel(pool: PgPool, options: PostgresReadModelOptions = {}): Promise<PostgresReadModel> {
   const suffix = options.suffix ?? '';
   const t = postgresReadModelTables(suffix);
   if (suffix === '') await migratePostgres(pool, LIVE_MIGRATIONS);
   else await pool.query(createReadModelTablesSql(suffix));
+  const writes = writesOf(pool);
+  /** Called inside a transaction that changes the live tables: notify every process at commit, and this one at release. */
+  const changingLive = async (client: PgClient) => {
+    writes.changed.add(client);
+    await client.query(NOTIFY_CHANGED);
+  };
 
   const loadUsersWith = async (client: PgClient | PgPool, userIds: readonly string[]) => {
     const stored = new Map<string, ProjectedUser>();
@@ -195,6 +307,7 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
        ON CONFLICT (name) DO UPDATE SET position = ${max ? `GREATEST(${t.checkpoints}.position, EXCLUDED.position)` : 'EXCLUDED.position'}`,
       [projection, position],
     );
+    if (suffix === '') await changingLive(client);
   };
 
   const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
@@ -210,6 +323,9 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
   // of the model (and per filter), so only the first request after a change pays for them.
   const versionSql = `SELECT (SELECT COALESCE(SUM(position), 0) || ':' || COUNT(*) FROM ${t.checkpoints}) || ':' || '${t.users}'::regclass::oid AS version`;
   const readVersion = async () => (await pool.query<{ version: string }>(versionSql)).rows[0]?.version ?? '';
+  // Tables with a suffix (replay's fresh model) are read by nobody while they are built: no memo.
+  const live = suffix === '' ? memoizedVersion(pool, readVersion, writes, options.relistenDelayMs ?? defaultRelistenDelayMs) : undefined;
+  const currentVersion = live ? live.version : readVersion;
   const totals = new Map<string, Versioned<number>>();
   const seeks = new Map<string, Versioned<PageCursor[]>>();
   /** The sort keys of every SEEK_EVERY-th matching user: `start` becomes a keyset position plus a short OFFSET. */
@@ -247,9 +363,9 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
       const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${t.checkpoints} WHERE name = $1`, [projection]);
       return rows[0]?.position ?? 0;
     },
-    version: readVersion,
+    version: currentVersion,
     async listUsers(query) {
-      const version = await readVersion();
+      const version = await currentVersion();
       const where = whereClause(query, 'postgres', t);
       const filterKey = JSON.stringify([where.sql, where.params]);
       const seek = query.cursor || query.start < SEEK_EVERY ? undefined : await seekFor(filterKey, version, query.start, where);
@@ -288,7 +404,14 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
       return rows[0] ? stateFromParsedJson(rows[0].state) : undefined;
     },
     async reset() {
-      await pool.query(`TRUNCATE ${t.users}, ${t.groups}, ${t.identities}, ${t.checkpoints}`);
+      const truncate = `TRUNCATE ${t.users}, ${t.groups}, ${t.identities}, ${t.checkpoints}`;
+      if (suffix !== '') await pool.query(truncate);
+      else {
+        await inTransaction(pool, async (client) => {
+          await client.query(truncate);
+          await changingLive(client);
+        });
+      }
     },
     async swapIntoLive(client) {
       if (suffix === '') throw new Error('the live model cannot be swapped into itself');
@@ -305,6 +428,10 @@ export async function getPostgresReadModel(pool: PgPool, options: { suffix?: str
       ] as const) {
         await client.query(`ALTER INDEX IF EXISTS ${from} RENAME TO ${to}`);
       }
+      await changingLive(client);
+    },
+    async close() {
+      await live?.close();
     },
   };
 }

@@ -3,20 +3,10 @@ import t, { type Test } from 'tap';
 import { oidcLogin, samlLogin } from '../support/fixtures.js';
 import { admin } from '../support/testRuntime.js';
 import { AUTHCONFIG, startApi, testClock, withDefaultIdps, type Api } from './fixtures/api.js';
+import type { JitUser } from '../../schemas/types.gen.js';
 
 const LIST = `${AUTHCONFIG}/jit-users`;
 
-type JitUser = {
-  username: string;
-  'display-name': string;
-  email: string;
-  'user-id': string;
-  active: boolean;
-  'idp-id': string;
-  'provisioned-at': string;
-  'last-login-at'?: string;
-  groups?: string[];
-};
 
 const usernames = (users: JitUser[]) => users.map((u) => u.username);
 

@@ -14,6 +14,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ADMIN_TOKEN, oidcIdp, oidcLogin, samlIdp, samlLogin } from '../support/fixtures.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { settled, startTestApp, type TestApp } from '../support/testRuntime.js';
+import type { JitUser } from '../../schemas/types.gen.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SQL_FILES = { sqlite: join(ROOT, 'docs/jit-users.sqlite.sql'), postgres: join(ROOT, 'docs/jit-users.postgres.sql') };
@@ -31,17 +32,7 @@ type SqlRow = {
   identities: string | null;
 };
 
-type ApiUser = {
-  username: string;
-  'display-name': string;
-  email: string;
-  'user-id': string;
-  active: boolean;
-  'idp-id': string;
-  'provisioned-at': string;
-  'last-login-at'?: string;
-  groups?: string[];
-};
+type ApiUser = JitUser;
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

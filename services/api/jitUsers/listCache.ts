@@ -3,9 +3,9 @@
  * unchanged model answers a repeated query with the same bytes, without querying or serializing
  * again. Any applied batch or replay changes the version, so nothing stale is ever served.
  */
-export type RenderedList = Readonly<{ body: string; headers: Readonly<Record<string, string>> }>;
+export type RenderedList = Readonly<{ body: Buffer; headers: Readonly<Record<string, string>> }>;
 
-/** Bounds the memory the cache holds (characters of bodies). */
+/** Bounds the memory the cache holds (bytes of bodies). */
 const MAX_CHARS = 32 * 1024 * 1024;
 const MAX_ENTRIES = 128;
 

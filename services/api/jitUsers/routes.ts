@@ -122,8 +122,10 @@ async function listJitUsers(runtime: Runtime, cache: ListCache, request: Fastify
     const payload = users.map(toJitUser);
     body = serialize ? serialize(payload as unknown as Record<string, unknown>) : JSON.stringify(payload);
   }
-  if (version !== undefined) cache.set(key, version, { body, headers });
-  return reply.headers(headers).send(body);
+  // Bytes, not a string: a cached page is encoded once, and a Buffer is written as it is.
+  const bytes = Buffer.from(body, 'utf8');
+  if (version !== undefined) cache.set(key, version, { body: bytes, headers });
+  return reply.headers(headers).send(bytes);
 }
 
 export async function findUserOr404(runtime: Runtime, username: string): Promise<ProvisionedUser> {

@@ -52,22 +52,31 @@ export function assertPlainXml(xml: string): void {
  * status — read only to route a post to the right IdP and to refuse misdirected or failed
  * responses; nothing read here is used as identity data.
  */
-export function responseEnvelope(xml: string): { inResponseTo: string | undefined; destination: string | undefined; status: string | undefined } {
+export function responseEnvelope(xml: string): ResponseEnvelope {
   let failed = false;
   const fail = () => {
     failed = true;
   };
   const doc = new DOMParser({ errorHandler: { warning: () => undefined, error: fail, fatalError: fail } }).parseFromString(xml, 'text/xml');
   const root = doc.documentElement;
-  if (failed || !root || root.localName !== 'Response' || root.namespaceURI !== SAMLP) {
+  if (failed || !root || !isSamlResponse(root)) {
     throw invalidLogin('saml-xml-invalid', 'The document is not a SAML 2.0 Response');
   }
+  return envelopeOf(root);
+}
+
+export type ResponseEnvelope = Readonly<{ inResponseTo: string | undefined; destination: string | undefined; status: string | undefined }>;
+
+export const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
+
+export const isSamlResponse = (element: Element): boolean => element.localName === 'Response' && element.namespaceURI === SAMLP;
+
+/** The envelope of a samlp:Response element (see isSamlResponse), already parsed. */
+export function envelopeOf(root: Element): ResponseEnvelope {
   const attribute = (element: Element | undefined, name: string) => (element?.hasAttribute(name) ? element.getAttribute(name) ?? undefined : undefined);
   const statusCode = childElement(childElement(root, 'Status'), 'StatusCode');
   return { inResponseTo: attribute(root, 'InResponseTo'), destination: attribute(root, 'Destination'), status: attribute(statusCode, 'Value') };
 }
-
-const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
 
 function childElement(parent: Element | undefined, localName: string): Element | undefined {
   for (let node = parent?.firstChild ?? null; node; node = node.nextSibling) {

@@ -1,7 +1,7 @@
 /**
  * node-saml, configured strictly from one IdP configuration. A SAML instance is built per request
- * (it is cheap) with a cache provider bound to that request, so the outstanding AuthnRequest ids
- * live in the shared one-time-token store rather than in one process's memory.
+ * (it is cheap: ~40 µs) with a cache provider bound to that request, so the outstanding AuthnRequest
+ * ids live in the shared one-time-token store rather than in one process's memory.
  *
  * Why node-saml's SAML class and not @fastify/passport + passport-saml: the strategy layer adds
  * nothing we can use (no per-request session state, our own LoginRejected events and error pages,
@@ -9,9 +9,12 @@
  * passport-saml's defaults — consuming InResponseTo atomically across instances, the assertion
  * replay cache, and the Issuer/Recipient/Destination checks node-saml does not make.
  */
+import { X509Certificate } from 'node:crypto';
 import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
+import { DOMParser } from '@xmldom/xmldom';
 import type { IdpStored } from '../../../schemas/types.gen.js';
 import type { OneTimeTokens } from '../../shared/oneTimeTokens/oneTimeTokens.js';
+import { envelopeOf, isSamlResponse, type ResponseEnvelope } from './inspectResponse.js';
 
 export const SAML_REQUEST_SCOPE = 'saml-request';
 export const SAML_ASSERTION_SCOPE = 'saml-assertion';
@@ -112,17 +115,103 @@ export function samlMode(idp: IdpStored): SamlMode {
   return idp['required-signatures'] ?? 'both';
 }
 
-export function samlFor(idp: IdpStored, publicUrl: string, cacheProvider: CacheProvider, requestId?: string): SAML {
+/**
+ * node-saml's SAML class, unchanged but for one thing: when the Response's signature verified,
+ * node-saml hands its signed (canonical) XML to getSignedAssertion, which parses it to find the
+ * Assertion. This override does that parse exactly as node-saml 5.1 does (same parser, the single
+ * Assertion child by local name, serialized with toString) and also keeps the Response's
+ * Destination and top-level status from it: read from what the signature covers rather than from a
+ * second parse of the posted document. Every other case goes to node-saml's own implementation.
+ */
+export class GatewaySaml extends SAML {
+  #signedEnvelope: ResponseEnvelope | undefined;
+
+  /** Destination and status of the samlp:Response whose signature verified; undefined when the Response was not signed. */
+  get signedEnvelope(): ResponseEnvelope | undefined {
+    return this.#signedEnvelope;
+  }
+
+  protected override async getSignedAssertion(signedXml: string): Promise<string | null> {
+    const root = parseSignedXml(signedXml).documentElement;
+    if (root?.localName === 'Response') {
+      const assertions = childElements(root, 'Assertion');
+      if (assertions.length === 1) {
+        if (isSamlResponse(root)) this.#signedEnvelope = envelopeOf(root);
+        return assertions[0]!.toString();
+      }
+    } else if (root?.localName === 'Assertion') {
+      return root.toString();
+    }
+    return super.getSignedAssertion(signedXml);
+  }
+}
+
+/** As node-saml's parseDomFromString (without its locator, which only adds positions to messages): any error refuses the document. */
+function parseSignedXml(xml: string): Document {
+  let error: string | undefined;
+  const fail = (message: string) => {
+    error ??= message;
+  };
+  const doc = new DOMParser({ errorHandler: { error: fail, fatalError: fail } }).parseFromString(xml, 'text/xml');
+  if (error !== undefined) throw new Error(error);
+  if (!Object.prototype.hasOwnProperty.call(doc, 'documentElement')) throw new Error('Not a valid XML document');
+  return doc;
+}
+
+/** `./*[local-name()='…']`: element children by local name, in any namespace. */
+function childElements(parent: Element, localName: string): Element[] {
+  const found: Element[] = [];
+  for (let node = parent.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType === 1 && (node as Element).localName === localName) found.push(node as Element);
+  }
+  return found;
+}
+
+/**
+ * What node-saml is given as idpCert: for a single RSA certificate, its public key as a PKCS#1 PEM
+ * (the key the certificate carries, and all xml-crypto takes from it). OpenSSL 3 decodes a PKCS#1
+ * key several times faster than an X.509 certificate, and xml-crypto decodes the PEM it is given
+ * at every signature check (~0.25 ms each). Anything else is passed through unchanged. Cached by the
+ * certificate text, so a changed IdP configuration gets its own entry.
+ */
+export function verificationKey(certificate: string): string {
+  let key = verificationKeys.get(certificate);
+  if (key === undefined) {
+    key = rsaPublicKeyPem(certificate) ?? certificate;
+    if (verificationKeys.size >= MAX_VERIFICATION_KEYS) verificationKeys.clear();
+    verificationKeys.set(certificate, key);
+  }
+  return key;
+}
+
+const MAX_VERIFICATION_KEYS = 256;
+const verificationKeys = new Map<string, string>();
+
+function rsaPublicKeyPem(certificate: string): string | undefined {
+  // One certificate, as PEM or bare base64 DER (what the IdP validation accepts); a bundle or any
+  // other text is left to node-saml as it was.
+  if ((certificate.match(/-----BEGIN /g) ?? []).length > 1) return undefined;
+  const body = certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return undefined;
+  try {
+    const publicKey = new X509Certificate(Buffer.from(body, 'base64')).publicKey;
+    return publicKey.asymmetricKeyType === 'rsa' ? publicKey.export({ type: 'pkcs1', format: 'pem' }).toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function samlFor(idp: IdpStored, publicUrl: string, cacheProvider: CacheProvider, requestId?: string): GatewaySaml {
   const mode = samlMode(idp);
   const spEntityId = samlSpEntityId(idp, publicUrl);
   if (!idp.certificate) throw new TypeError(`SAML IdP ${idp.id} has no certificate`);
-  return new SAML({
+  return new GatewaySaml({
     entryPoint: idp['sso-url'],
     issuer: spEntityId,
     audience: spEntityId,
     callbackUrl: samlAcsUrl(idp, publicUrl),
     // Pinned: only this key is trusted, never a certificate carried in the response's KeyInfo.
-    idpCert: idp.certificate,
+    idpCert: verificationKey(idp.certificate),
     idpIssuer: idp['sso-issuer'],
     wantAuthnResponseSigned: mode !== 'assertion',
     wantAssertionsSigned: mode !== 'response',

@@ -11,7 +11,7 @@ import { SamlStatusError } from '@node-saml/node-saml';
 import type { IdpStored, LoginSucceeded } from '../../../schemas/types.gen.js';
 import type { Runtime } from '../../runtime.js';
 import { invalidLogin } from '../rejections.js';
-import { responseEnvelope, type PostedResponse } from './inspectResponse.js';
+import { responseEnvelope, type PostedResponse, type ResponseEnvelope } from './inspectResponse.js';
 import { signedAssertionFacts, type AssertionFacts } from './signedAssertion.js';
 import { consumingCache, samlClockSkewMs, samlFor, samlMode, SAML_ASSERTION_SCOPE, type SamlRequestRecord } from './samlConfig.js';
 
@@ -67,7 +67,9 @@ export async function verifySamlResponse(runtime: Runtime, idp: IdpStored, poste
   const facts = signedAssertionFacts(profile);
   if (facts.issuer !== idp['sso-issuer']) throw invalidLogin('saml-issuer-invalid', `The assertion Issuer is ${facts.issuer ?? 'missing'}, expected ${idp['sso-issuer'] ?? ''}`);
   checkSubjectConfirmation(idp, facts, request.id, context.receivedAt);
-  checkEnvelope(idp, posted.xml, context.receivedAt);
+  // The signed Response's own envelope when its signature verified (always, unless the IdP signs
+  // only assertions); otherwise the posted document's root, which is then unsigned.
+  checkEnvelope(idp, saml.signedEnvelope ?? responseEnvelope(posted.xml), context.receivedAt);
   const subject = checkedNameId(facts.nameId, facts.nameIdFormat);
   await rememberAssertion(runtime, idp, facts);
   return {
@@ -113,8 +115,7 @@ function checkSubjectConfirmation(idp: IdpStored, facts: AssertionFacts, request
  * required when the Response is signed), and the top-level status must be Success — node-saml
  * reads an assertion even from a response whose status says the login failed.
  */
-function checkEnvelope(idp: IdpStored, xml: string, receivedAt: string): void {
-  const { destination, status } = responseEnvelope(xml);
+function checkEnvelope(idp: IdpStored, { destination, status }: ResponseEnvelope, receivedAt: string): void {
   if (status !== 'urn:oasis:names:tc:SAML:2.0:status:Success') throw invalidLogin('saml-status-not-success', `The response status is ${status ?? 'missing'}`);
   if (destination === undefined) {
     if (samlMode(idp) !== 'assertion') throw invalidLogin('saml-destination-invalid', 'The signed Response has no Destination');

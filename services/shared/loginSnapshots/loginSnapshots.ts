@@ -63,14 +63,9 @@ export async function getPostgresLoginSnapshots(pool: PgPool): Promise<LoginSnap
   ]);
   type Row = { user_id: string; login: LoginSucceeded; expires_at: Date };
   const toSnapshot = (r: Row): LoginSnapshot => ({ userId: r.user_id, login: r.login, expiresAt: r.expires_at.toISOString() });
+  const writeBatch = createSnapshotBatcher(pool);
   return {
-    async save(userId, login, expiresAt) {
-      await pool.query(
-        `INSERT INTO jit_login_snapshots (idp_id, subject, user_id, login, expires_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, login = EXCLUDED.login, expires_at = EXCLUDED.expires_at`,
-        [login.idpId, login.subject, userId, JSON.stringify(login), expiresAt],
-      );
-    },
+    save: (userId, login, expiresAt) => writeBatch.save({ idpId: login.idpId, subject: login.subject, userId, login: JSON.stringify(login), expiresAt: expiresAt.toISOString() }),
     async forIdp(idpId, now) {
       const { rows } = await pool.query<Row>('SELECT user_id, login, expires_at FROM jit_login_snapshots WHERE idp_id = $1 AND expires_at > $2 ORDER BY user_id', [idpId, now]);
       return rows.map(toSnapshot);
@@ -80,10 +75,68 @@ export async function getPostgresLoginSnapshots(pool: PgPool): Promise<LoginSnap
       return rows.map(toSnapshot);
     },
     async erase(userId) {
+      // A save queued before the erase must not land after it.
+      await writeBatch.drain();
       return (await pool.query('DELETE FROM jit_login_snapshots WHERE user_id = $1', [userId])).rowCount ?? 0;
     },
     async purgeExpired(now) {
       return (await pool.query('DELETE FROM jit_login_snapshots WHERE expires_at <= $1', [now])).rowCount ?? 0;
+    },
+  };
+}
+
+type PendingSnapshot = { idpId: string; subject: string; userId: string; login: string; expiresAt: string };
+
+/**
+ * Group commit for snapshot writes: every login writes one, so concurrent logins' snapshots are
+ * written together, one statement (and one commit) per batch, while the previous batch is in
+ * flight. Per identity the last queued snapshot wins (logins of one identity are handled one at a
+ * time, so the later one is the newer); a caller's promise settles with its batch.
+ */
+function createSnapshotBatcher(pool: PgPool) {
+  const MAX_BATCH = 500;
+  let queue: { row: PendingSnapshot; done: { resolve: () => void; reject: (error: unknown) => void } }[] = [];
+  let running: Promise<void> | undefined;
+  const write = async (batch: typeof queue) => {
+    const latest = new Map<string, PendingSnapshot>();
+    for (const { row } of batch) latest.set(`${row.idpId}\n${row.subject}`, row);
+    const rows = [...latest.values()];
+    await pool.query(
+      `INSERT INTO jit_login_snapshots (idp_id, subject, user_id, login, expires_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::jsonb[], $5::timestamptz[])
+       ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, login = EXCLUDED.login, expires_at = EXCLUDED.expires_at`,
+      [rows.map((r) => r.idpId), rows.map((r) => r.subject), rows.map((r) => r.userId), rows.map((r) => r.login), rows.map((r) => r.expiresAt)],
+    );
+  };
+  const pump = async () => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, MAX_BATCH);
+      queue = queue.slice(batch.length);
+      try {
+        await write(batch);
+        for (const item of batch) item.done.resolve();
+      } catch (error) {
+        for (const item of batch) item.done.reject(error);
+      }
+    }
+  };
+  const start = () => {
+    running ??= pump().finally(() => {
+      running = undefined;
+      if (queue.length > 0) start();
+    });
+    return running;
+  };
+  return {
+    save(row: PendingSnapshot): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ row, done: { resolve, reject } });
+        void start();
+      });
+    },
+    /** Settles once everything queued so far is written (or failed). */
+    async drain(): Promise<void> {
+      while (running || queue.length > 0) await (running ?? start());
     },
   };
 }

@@ -36,4 +36,28 @@ export function testLoginSnapshotsContract(t: Test, name: string, factory: Login
     t.equal(await snapshots.erase(alice), 2);
     t.same(await snapshots.forUser(alice, now), []);
   });
+
+  t.test(`${name}: concurrent saves (written in batches where the adapter batches) keep exact values, the last per identity`, async (t) => {
+    const { snapshots, cleanup } = await factory();
+    t.teardown(cleanup);
+    const now = new Date('2026-05-02T00:00:00Z');
+    const later = new Date('2026-08-01T00:00:00Z');
+    const tricky = `quote " backslash \\ brace { } comma , NULL 'single' ünïcödé 🙂`;
+    const users = Array.from({ length: 120 }, (_, i) => ({ userId: randomUUID(), subject: `s-${i}` }));
+    await Promise.all(users.map(({ userId, subject }) => snapshots.save(userId, login('okta', subject, `${subject} ${tricky}`), later)));
+    // The same identity saved again: one after the other, as the login handler does per identity.
+    for (const value of ['first', 'second', 'third']) await snapshots.save(users[0]!.userId, login('okta', users[0]!.subject, value), later);
+    const rows = await snapshots.forIdp('okta', now);
+    t.equal(rows.length, users.length, 'one row per identity');
+    const byUser = new Map(rows.map((r) => [r.userId, r.login.attributes?.['email']]));
+    t.same(byUser.get(users[0]!.userId), ['third'], 'the last save of an identity wins');
+    t.ok(users.slice(1).every(({ userId, subject }) => byUser.get(userId)?.[0] === `${subject} ${tricky}`), 'values come back byte for byte');
+    // An erase right after a save: the save is never written after the erase.
+    const carol = randomUUID();
+    const saved = snapshots.save(carol, login('okta', 'carol', 'c@example.com'), later);
+    const erased = await snapshots.erase(carol);
+    await saved;
+    t.equal(erased, 1, 'the erase saw the queued save');
+    t.same(await snapshots.forUser(carol, now), [], 'and nothing came back after it');
+  });
 }
