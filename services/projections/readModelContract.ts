@@ -123,6 +123,37 @@ export function testReadModelContract(t: Test, name: string, factory: ReadModelF
     t.equal(await model.checkpoint('p'), 2);
   });
 
+  withModel('groups named like Object.prototype members, across batches (state read back from storage)', async (t, model) => {
+    const b = logBuilder();
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const alice = b.provision('alice', { groups: names });
+    await model.applyEvents(b.log, 'p');
+    const idp = { type: 'idp' as const, 'idp-id': 'okta' };
+    b.add(alice, {
+      type: 'UserUpdated',
+      data: {
+        'user-id': alice,
+        'idp-id': 'okta',
+        changes: {},
+        'groups-added': ['valueOf'],
+        'groups-removed': ['constructor', '__proto__'],
+        grants: [{ group: 'valueOf', source: idp }, { group: 'toString', source: { type: 'admin' } }],
+        revocations: [{ group: 'constructor', source: idp }, { group: '__proto__', source: idp }],
+      },
+    });
+    await model.applyEvents(b.log.slice(-1), 'p');
+    const user = await model.findUser('alice');
+    t.same(Object.keys(user?.groups ?? {}).sort(), ['hasownproperty', 'tostring', 'valueof']);
+    t.equal(user && Object.getPrototypeOf(user.groups), Object.prototype, 'no group became the prototype');
+    t.equal(user?.groups['tostring']?.grants.length, 2, 'toString granted by the IdP and an administrator');
+    const page = await model.listUsers(query({ withGroups: true }));
+    t.same(page.users[0]?.groups, ['hasOwnProperty', 'toString', 'valueOf']);
+    t.equal((await model.listUsers(query({ group: 'constructor' }))).total, 0);
+    t.equal((await model.listUsers(query({ group: 'TOSTRING' }))).total, 1);
+    t.equal((await model.listUsers(query({ group: '__proto__' }))).total, 0);
+    t.equal(({} as Record<string, unknown>)['grants'], undefined, 'Object.prototype untouched');
+  });
+
   withModel('filters and pages', async (t, model) => {
     const b = logBuilder();
     const names = ['carol', 'alice', 'Dave', 'bob', 'erin', 'frank'];

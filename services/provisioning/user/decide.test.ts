@@ -863,6 +863,29 @@ t.test('GrantGroup and RevokeGroup', async (t) => {
     t.strictSame(provisionedState(state).groups, {});
   });
 
+  t.test('group names that are Object.prototype members are granted and revoked like any other', async (t) => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      given(t, aliceHistory()).when(revoke(name)).then([], `revoke ${name}: the user does not have it`);
+      const state = given(t, aliceHistory()).when(grant(name)).then([adminGrant(name, [name])], `grant ${name}`);
+      const groups = provisionedState(state).groups;
+      t.ok(Object.hasOwn(groups, name.toLowerCase()), `${name} is an own membership`);
+      t.equal(Object.getPrototypeOf(groups), Object.prototype);
+      const granted = aliceHistory(recorded(adminGrant(name, [name]), T1));
+      given(t, granted).when(grant(name.toUpperCase())).then([], `grant ${name} again`);
+      given(t, granted)
+        .when(revoke(name))
+        .then(
+          [
+            {
+              type: 'UserUpdated',
+              data: { 'user-id': USER_ID, changes: {}, 'groups-added': [], 'groups-removed': [name], grants: [], revocations: [{ group: name, source: fromAdmin() }] },
+            },
+          ],
+          `revoke ${name}`,
+        );
+    }
+  });
+
   t.test('RevokeGroup of a group the user does not have: nothing', async (t) => {
     given(t, aliceHistory()).when(revoke('admins')).then([]);
   });

@@ -7,8 +7,8 @@ import type { IdpStored, JitConfiguration, Problem, RejectionReason } from '../.
 import type { DeactivateUser, GrantGroup, HandleLogin, MappedField, MappedLogin, RevokeGroup, UserCommand } from './commands.js';
 import { UserStateError } from './commands.js';
 import { planGroupSync } from './groupSync.js';
-import { groupKey, normalizeGroupName, normalizeUsername, uniqueGroups, usernameKey, usernameProblem } from './normalize.js';
-import type { ProvisionedUser, UserState } from './userState.js';
+import { normalizeGroupName, normalizeUsername, uniqueGroups, usernameKey, usernameProblem } from './normalize.js';
+import { membershipOf, type ProvisionedUser, type UserState } from './userState.js';
 
 /** maxLength of display-name/email and of GroupName in schemas/. */
 const MAX_FIELD_LENGTH = 1024;
@@ -259,7 +259,7 @@ function checkGroupName(raw: string): string {
 
 function grantGroup(command: GrantGroup, user: ProvisionedUser): UserEvent[] {
   const name = checkGroupName(command.data.group);
-  const membership = user.groups[groupKey(name)];
+  const membership = membershipOf(user.groups, name);
   if (membership?.grants.some((g) => g.source.type === 'admin')) return [];
   return [
     {
@@ -278,7 +278,7 @@ function grantGroup(command: GrantGroup, user: ProvisionedUser): UserEvent[] {
 
 /** An administrator ends the membership whoever granted it; a later login may grant it again. */
 function revokeGroup(command: RevokeGroup, user: ProvisionedUser): UserEvent[] {
-  const membership = user.groups[groupKey(checkGroupName(command.data.group))];
+  const membership = membershipOf(user.groups, checkGroupName(command.data.group));
   if (!membership) return [];
   return [
     {

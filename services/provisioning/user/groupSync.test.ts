@@ -6,7 +6,7 @@ import type { GroupGrant, GroupSource } from '../../../schemas/types.gen.js';
 import { planGroupSync, type GroupSyncMode, type GroupSyncPlan } from './groupSync.js';
 import { groupKey, normalizeGroupName } from './normalize.js';
 import { CORP, PARTNER, T0, T1, USER_ID, aliceProvisioned, fromAdditional, fromAdmin, fromIdp, recorded } from './testing/deciderSpec.js';
-import { evolve, initialState, sourceKey, type Membership, type ProvisionedUser } from './userState.js';
+import { evolve, initialState, membershipOf, sourceKey, type Membership, type ProvisionedUser } from './userState.js';
 
 type Memberships = Readonly<Record<string, Membership>>;
 
@@ -173,11 +173,39 @@ t.test('a group moving from asserted to additional-groups only changes provenanc
   }, 'and back from additional-groups to asserted');
 });
 
+t.test('groups named like Object.prototype members are ordinary memberships, in every mode', async (t) => {
+  const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+  t.strictSame(plan({}, 'replace', names), {
+    grants: names.map((group) => ({ group, source: fromIdp() })),
+    revocations: [],
+    added: names,
+    removed: [],
+  }, 'nothing is mistaken for an existing membership');
+  const memberships = apply({}, plan({}, 'replace', names));
+  t.strictSame(Object.keys(memberships).sort(), [...names].map(groupKey).sort(), 'each is an own key');
+  t.equal(Object.getPrototypeOf(memberships), Object.prototype, 'the "__proto__" group did not replace the prototype');
+  t.equal(memberships['__proto__']?.name, '__proto__');
+  for (const mode of ['replace', 'add-only', 'managed'] as const) {
+    t.strictSame(plan(memberships, mode, names.map((n) => n.toUpperCase())), EMPTY_PLAN, `${mode}: the same groups again`);
+  }
+  t.strictSame(plan(memberships, 'replace', ['toString']), {
+    grants: [],
+    revocations: names.filter((n) => n !== 'toString').map((group) => ({ group, source: fromIdp() })),
+    added: [],
+    removed: names.filter((n) => n !== 'toString'),
+  });
+  const left = apply(memberships, plan(memberships, 'replace', ['toString']));
+  t.strictSame(Object.keys(left), ['tostring']);
+  t.same(JSON.parse(JSON.stringify(memberships)), memberships, 'memberships survive a JSON round trip (as the read model stores them)');
+  t.strictSame(plan(JSON.parse(JSON.stringify(memberships)) as Memberships, 'replace', names), EMPTY_PLAN, 'and plan the same afterwards');
+});
+
 // -------------------------------------------------------------------------------------------
 // properties
 // -------------------------------------------------------------------------------------------
 
-const POOL = ['dev', 'Dev', 'DEV', 'ｄｅｖ', ' ops', 'Ops', 'qa', 'QA ', 'admins', 'staff', 'ß', 'SS', 'İ', 'i', 'ǅ', 'ǆ', 'Ǆ', 'ﬁle', 'file'];
+// Names of Object.prototype members are in the pool: memberships are keyed by IdP data.
+const POOL = ['dev', 'Dev', 'DEV', 'ｄｅｖ', ' ops', 'Ops', 'qa', 'QA ', 'admins', 'staff', 'ß', 'SS', 'İ', 'i', 'ǅ', 'ǆ', 'Ǆ', 'ﬁle', 'file', '__proto__', 'constructor', 'Constructor', 'toString', 'hasOwnProperty'];
 const anyName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...POOL) }, { weight: 1, arbitrary: fc.string({ minLength: 0, maxLength: 4 }) });
 /** Names as they are stored: normalized and not empty. */
 const storedName = anyName.map(normalizeGroupName).filter((n) => n.length > 0);
@@ -286,8 +314,8 @@ t.test('property: added/removed match the membership sets before and after; gran
         p.grants.every((g) => !beforeGrants.has(`${groupKey(g.group)}|${sourceKey(g.source)}`)) &&
         p.revocations.every((r) => beforeGrants.has(`${groupKey(r.group)}|${sourceKey(r.source)}`)) &&
         // a group's stored spelling is used for memberships that exist
-        p.grants.every((g) => memberships[groupKey(g.group)] === undefined || memberships[groupKey(g.group)]?.name === g.group) &&
-        p.removed.every((name) => memberships[groupKey(name)]?.name === name)
+        p.grants.every((g) => membershipOf(memberships, g.group) === undefined || membershipOf(memberships, g.group)?.name === g.group) &&
+        p.removed.every((name) => membershipOf(memberships, name)?.name === name)
       );
     }),
     PROPERTY_RUNS,

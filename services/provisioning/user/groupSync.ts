@@ -12,7 +12,7 @@
  */
 import type { GroupGrant, GroupSource } from '../../../schemas/types.gen.js';
 import { groupKey, uniqueGroups } from './normalize.js';
-import { sourceKey, type Membership } from './userState.js';
+import { membershipOf, sourceKey, type Membership } from './userState.js';
 
 export type GroupSyncMode = 'replace' | 'add-only' | 'managed';
 
@@ -45,7 +45,7 @@ export function planGroupSync(input: {
 
   const grants: GroupGrant[] = [];
   for (const grant of desired) {
-    const membership = memberships[groupKey(grant.group)];
+    const membership = membershipOf(memberships, grant.group);
     if (membership?.grants.some((g) => sourceKey(g.source) === sourceKey(grant.source))) continue;
     grants.push({ group: membership?.name ?? grant.group, source: grant.source });
   }
@@ -71,7 +71,7 @@ export function planGroupSync(input: {
   const added: string[] = [];
   for (const grant of grants) {
     const key = groupKey(grant.group);
-    if (!memberships[key] && !grantedKeys.has(key)) added.push(grant.group);
+    if (!membershipOf(memberships, key) && !grantedKeys.has(key)) added.push(grant.group);
     grantedKeys.add(key);
   }
   const revoked = new Set(revocations.map((r) => `${groupKey(r.group)}|${sourceKey(r.source)}`));

@@ -43,26 +43,41 @@ export function sourceKey(source: GroupSource): string {
   return `${source.type}:${source['idp-id'] ?? ''}`;
 }
 
+/**
+ * The membership of a group, by name or key. Group names are data from the IdP, so a name such as
+ * "constructor" or "__proto__" must never reach an inherited member of the map: own properties only.
+ */
+export function membershipOf(groups: Readonly<Record<string, Membership>>, group: string): Membership | undefined {
+  const key = groupKey(group);
+  return Object.hasOwn(groups, key) ? groups[key] : undefined;
+}
+
+/** Sets an own property even for the key "__proto__", which plain assignment would treat as the prototype. */
+function setMembership(groups: Record<string, Membership>, key: string, membership: Membership): void {
+  Object.defineProperty(groups, key, { value: membership, enumerable: true, writable: true, configurable: true });
+}
+
 function applyGrants(
   groups: Readonly<Record<string, Membership>>,
   grants: readonly { group: string; source: GroupSource }[],
   revocations: readonly { group: string; source: GroupSource }[],
   at: string,
 ): Record<string, Membership> {
+  // Spread copies own properties as data properties, "__proto__" included.
   const next: Record<string, Membership> = { ...groups };
   for (const revocation of revocations) {
     const key = groupKey(revocation.group);
-    const membership = next[key];
+    const membership = membershipOf(next, key);
     if (!membership) continue;
     const remaining = membership.grants.filter((g) => sourceKey(g.source) !== sourceKey(revocation.source));
     if (remaining.length === 0) delete next[key];
-    else next[key] = { ...membership, grants: remaining };
+    else setMembership(next, key, { ...membership, grants: remaining });
   }
   for (const grant of grants) {
     const key = groupKey(grant.group);
-    const membership = next[key] ?? { name: grant.group, grants: [] };
+    const membership = membershipOf(next, key) ?? { name: grant.group, grants: [] };
     if (membership.grants.some((g) => sourceKey(g.source) === sourceKey(grant.source))) continue;
-    next[key] = { ...membership, grants: [...membership.grants, { source: grant.source, grantedAt: at }] };
+    setMembership(next, key, { ...membership, grants: [...membership.grants, { source: grant.source, grantedAt: at }] });
   }
   return next;
 }
