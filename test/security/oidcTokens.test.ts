@@ -164,6 +164,15 @@ t.test('claims come from the ID token; userinfo only completes the username (as 
     s.server.userinfoExtra = { work_email: 'from-userinfo@example.com' };
     await s.expectRejected(t, async () => (await s.login()).res, 'claim-missing');
   });
+  t.test('a username claim named like an Object.prototype member is an own claim or missing, never inherited', async (t) => {
+    const s = await oidcScenario(t, { idp: { 'username-claim': '${constructor}' } });
+    s.server.userinfoExtra = { constructor: 'proto.user' };
+    const { res } = await s.login();
+    t.equal(res.statusCode, 302, res.body.slice(0, 300));
+    t.match((await usersIn(s.gw.runtime))[0], { username: 'proto.user' }, 'taken from userinfo like any missing claim');
+    const none = await oidcScenario(t, { idp: { 'username-claim': '${toString}' } });
+    await none.expectRejected(t, async () => (await none.login()).res, 'claim-missing');
+  });
   t.test('userinfo cannot override a claim of the ID token', async (t) => {
     const s = await oidcScenario(t);
     s.server.userinfoExtra = { preferred_username: 'admin', email: 'admin@example.com' };

@@ -78,7 +78,7 @@ function describe(error: unknown): string {
   return [outer.message, inner.message].filter((m) => typeof m === 'string' && m !== '').join(': ');
 }
 
-/** Username claims missing from the ID token, taken from userinfo (Atlassian's fallback). */
+/** Username claims missing from the ID token, taken from userinfo (Atlassian's fallback); own claims only, never inherited members. */
 async function usernameClaimsFromUserinfo(
   config: client.Configuration,
   idp: IdpStored,
@@ -87,11 +87,11 @@ async function usernameClaimsFromUserinfo(
   log: (detail: string) => void,
 ): Promise<Record<string, unknown>> {
   const parsed = parseExpression(usernameExpression(idp));
-  const missing = parsed.ok ? variablesOf(parsed.expression).filter((name) => claims[name] === undefined) : [];
+  const missing = parsed.ok ? variablesOf(parsed.expression).filter((name) => !Object.hasOwn(claims, name)) : [];
   if (missing.length === 0 || !config.serverMetadata().userinfo_endpoint || typeof claims['sub'] !== 'string') return {};
   try {
     const info = await client.fetchUserInfo(config, accessToken, claims['sub']);
-    return Object.fromEntries(missing.filter((name) => info[name] !== undefined).map((name) => [name, info[name]]));
+    return Object.fromEntries(missing.filter((name) => Object.hasOwn(info, name) && info[name] !== undefined).map((name) => [name, info[name]]));
   } catch (error) {
     // The mapping then reports the claim as missing, which is the accurate outcome.
     log(describe(error));
