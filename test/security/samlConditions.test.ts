@@ -79,6 +79,18 @@ t.test('InResponseTo: only answers to our own, outstanding requests', async (t) 
     t.equal((await s.post(xml, start)).statusCode, 302);
     await s.expectRejected(t, () => s.post(xml, start), 'saml-in-response-to-unknown');
   });
+  t.test('the same response posted concurrently: exactly one is accepted, one user, one login', async (t) => {
+    const s = await samlScenario(t);
+    const start = await s.start();
+    const xml = s.response(start);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => s.post(xml, start)));
+    t.same(answers.map((r) => r.statusCode).sort(), [302, 403, 403, 403, 403, 403, 403, 403]);
+    for (const res of answers.filter((r) => r.statusCode === 403)) t.match(res.body, /Code: <code>saml-in-response-to-unknown<\/code>/, 'the others: the request was already answered');
+    t.equal((await usersIn(s.gw.runtime)).length, 1);
+    const logins = (await s.gw.runtime.store.readAll()).filter((e) => e.type === 'UserProvisioned' || e.type === 'UserLoggedIn');
+    t.equal(logins.filter((e) => e.type === 'UserProvisioned').length, 1, 'provisioned once');
+    t.equal(logins.filter((e) => e.type === 'UserLoggedIn').length, 1, 'one login recorded');
+  });
   t.test('a request id is consumed even by a failed attempt', async (t) => {
     const s = await samlScenario(t);
     const start = await s.start();

@@ -84,29 +84,32 @@ export function rememberingCache(tokens: OneTimeTokens, now: () => Date, record:
 export type ConsumedRequest = { id: string; record: SamlRequestRecord };
 
 /**
- * For validating one response: the first InResponseTo node-saml looks up is consumed from the
- * shared store (exactly one caller in the whole cluster gets it), later look-ups of the same id
- * in this validation see it, and any other id is unknown.
+ * For validating one response: the first InResponseTo node-saml looks up is read from the shared
+ * store, later look-ups of the same id in this validation see it, and any other id is unknown.
+ * Reading does not consume: the caller consumes the request once validation ends, together with
+ * the assertion id when it succeeded (OneTimeTokens.consumeAndRemember, one commit) and alone when
+ * it failed, so exactly one response in the whole cluster is accepted per request and a failed
+ * attempt still uses the request up.
  */
-export function consumingCache(tokens: OneTimeTokens): { cache: CacheProvider; consumed: () => ConsumedRequest | undefined } {
-  let consumed: ConsumedRequest | undefined;
+export function requestLookupCache(tokens: OneTimeTokens): { cache: CacheProvider; found: () => ConsumedRequest | undefined } {
+  let found: ConsumedRequest | undefined;
   let tried = false;
   const cache: CacheProvider = {
     saveAsync: async () => {
       throw new Error('a response validation never stores requests');
     },
     async getAsync(key) {
-      if (tried) return consumed?.id === key ? consumed.record.createdAt : null;
+      if (tried) return found?.id === key ? found.record.createdAt : null;
       tried = true;
-      const record = parseSamlRequestRecord(await tokens.consume(SAML_REQUEST_SCOPE, key));
+      const record = parseSamlRequestRecord(await tokens.peek(SAML_REQUEST_SCOPE, key));
       if (!record) return null;
-      consumed = { id: key, record };
+      found = { id: key, record };
       return record.createdAt;
     },
-    // Already consumed on the first look-up, whatever the outcome.
+    // The caller consumes the request when validation ends, whatever the outcome.
     removeAsync: async (key) => key,
   };
-  return { cache, consumed: () => consumed };
+  return { cache, found: () => found };
 }
 
 export type SamlMode = NonNullable<IdpStored['required-signatures']>;

@@ -13,7 +13,7 @@ import type { Runtime } from '../../runtime.js';
 import { invalidLogin } from '../rejections.js';
 import { responseEnvelope, type PostedResponse, type ResponseEnvelope } from './inspectResponse.js';
 import { signedAssertionFacts, type AssertionFacts } from './signedAssertion.js';
-import { consumingCache, samlClockSkewMs, samlFor, samlMode, SAML_ASSERTION_SCOPE, type SamlRequestRecord } from './samlConfig.js';
+import { requestLookupCache, samlClockSkewMs, samlFor, samlMode, SAML_ASSERTION_SCOPE, SAML_REQUEST_SCOPE, type ConsumedRequest, type SamlRequestRecord } from './samlConfig.js';
 
 export type VerifiedSamlLogin = Readonly<{ login: LoginSucceeded; request: SamlRequestRecord; requestId: string }>;
 
@@ -45,7 +45,43 @@ export type VerifyContext = Readonly<{
 }>;
 
 export async function verifySamlResponse(runtime: Runtime, idp: IdpStored, posted: PostedResponse, context: VerifyContext): Promise<VerifiedSamlLogin> {
-  const { cache, consumed } = consumingCache(runtime.oneTimeTokens);
+  const tokens = runtime.oneTimeTokens;
+  const { cache, found } = requestLookupCache(tokens);
+  let settled = false;
+  try {
+    const verified = await verifyRead(runtime, idp, posted, context, cache, found);
+    // The request is consumed and the assertion id recorded in one transaction: one commit.
+    const { value, remembered } = await tokens.consumeAndRemember(
+      { scope: SAML_REQUEST_SCOPE, key: verified.requestId },
+      { scope: SAML_ASSERTION_SCOPE, key: verified.assertionKey, expiresAt: verified.keepUntil },
+    );
+    settled = true;
+    if (value === undefined) throw invalidLogin('saml-in-response-to-unknown', `The request ${verified.requestId} was answered by another response`);
+    if (!remembered) throw invalidLogin('saml-replayed', `Assertion ${verified.assertionId} was already used`);
+    return { request: verified.request, requestId: verified.requestId, login: verified.login };
+  } finally {
+    const request = found();
+    if (!settled && request) {
+      try {
+        await tokens.consume(SAML_REQUEST_SCOPE, request.id);
+      } catch {
+        // The rejection being thrown matters more; an unconsumed request still expires with its TTL.
+      }
+    }
+  }
+}
+
+type VerifiedRead = VerifiedSamlLogin & Readonly<{ assertionId: string; assertionKey: string; keepUntil: Date }>;
+
+/** Every check that only reads: node-saml's validation (looking the request up), then ours. */
+async function verifyRead(
+  runtime: Runtime,
+  idp: IdpStored,
+  posted: PostedResponse,
+  context: VerifyContext,
+  cache: ReturnType<typeof requestLookupCache>['cache'],
+  found: () => ConsumedRequest | undefined,
+): Promise<VerifiedRead> {
   const saml = samlFor(idp, runtime.config.publicUrl, cache);
   let profile: Profile | null;
   try {
@@ -55,7 +91,7 @@ export async function verifySamlResponse(runtime: Runtime, idp: IdpStored, poste
     throw invalidLogin(classify(error), `node-saml: ${message}`, error);
   }
   if (!profile) throw invalidLogin('saml-assertion-missing', 'The response carries no assertion (NoPassive)');
-  const request = consumed();
+  const request = found();
   // validateInResponseTo 'always' guarantees this; checked again because everything below relies on it.
   if (!request) throw invalidLogin('saml-in-response-to-unknown', 'The response does not answer a request this service issued');
   if (request.record.idpId !== idp.id) {
@@ -71,8 +107,9 @@ export async function verifySamlResponse(runtime: Runtime, idp: IdpStored, poste
   // only assertions); otherwise the posted document's root, which is then unsigned.
   checkEnvelope(idp, saml.signedEnvelope ?? responseEnvelope(posted.xml), context.receivedAt);
   const subject = checkedNameId(facts.nameId, facts.nameIdFormat);
-  await rememberAssertion(runtime, idp, facts);
+  const replay = replayCacheEntry(idp, facts);
   return {
+    ...replay,
     request: request.record,
     requestId: request.id,
     login: {
@@ -138,15 +175,13 @@ function checkedNameId(nameId: string | undefined, format: string | undefined): 
   return nameId;
 }
 
-/** The replay cache: an assertion id is accepted once per IdP until the assertion expires. */
-async function rememberAssertion(runtime: Runtime, idp: IdpStored, facts: AssertionFacts): Promise<void> {
+/** The replay cache entry: an assertion id is accepted once per IdP until the assertion expires. */
+function replayCacheEntry(idp: IdpStored, facts: AssertionFacts): { assertionId: string; assertionKey: string; keepUntil: Date } {
   if (!facts.id) throw invalidLogin('saml-assertion-id-missing', 'The assertion has no ID');
   const expiries = [facts.conditionsNotOnOrAfter, ...facts.confirmations.map((c) => c.notOnOrAfter)].filter((t): t is number => t !== undefined);
   if (expiries.length === 0) throw invalidLogin('saml-assertion-no-expiry', 'The assertion has no NotOnOrAfter');
   // Kept past the last instant any instance could still accept it (its expiry plus the clock skew).
-  const keepUntil = new Date(Math.max(...expiries) + samlClockSkewMs(idp) + 60_000);
-  const fresh = await runtime.oneTimeTokens.remember(SAML_ASSERTION_SCOPE, `${idp.id}\n${facts.id}`, keepUntil);
-  if (!fresh) throw invalidLogin('saml-replayed', `Assertion ${facts.id} was already used`);
+  return { assertionId: facts.id, assertionKey: `${idp.id}\n${facts.id}`, keepUntil: new Date(Math.max(...expiries) + samlClockSkewMs(idp) + 60_000) };
 }
 
 function authenticatedAt(authnInstant: number | undefined, now: Date): string {

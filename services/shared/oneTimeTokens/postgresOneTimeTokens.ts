@@ -32,6 +32,22 @@ export async function getPostgresOneTimeTokens(pool: PgPool, now: () => Date = (
       );
       return rows[0]?.value;
     },
+    async consumeAndRemember(consume, remember) {
+      // One statement, so one transaction: the insert only sees a row when the delete returned one.
+      const { rows } = await pool.query<{ value: string | null; remembered: number }>(
+        `WITH consumed AS (
+           DELETE FROM jit_one_time_tokens WHERE scope = $1 AND key = $2 AND expires_at > $7 RETURNING value),
+         remembered AS (
+           INSERT INTO jit_one_time_tokens (scope, key, value, expires_at) SELECT $3, $4, $5, $6 FROM consumed
+           ON CONFLICT (scope, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+           WHERE jit_one_time_tokens.expires_at <= $7
+           RETURNING 1)
+         SELECT (SELECT value FROM consumed) AS value, (SELECT count(*)::int FROM remembered) AS remembered`,
+        [consume.scope, consume.key, remember.scope, remember.key, remember.value ?? '', remember.expiresAt, now()],
+      );
+      const row = rows[0];
+      return { value: row?.value ?? undefined, remembered: row?.remembered === 1 };
+    },
     async purgeExpired() {
       const result = await pool.query('DELETE FROM jit_one_time_tokens WHERE expires_at <= $1', [now()]);
       return result.rowCount ?? 0;

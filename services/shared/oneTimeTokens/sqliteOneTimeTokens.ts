@@ -1,5 +1,5 @@
 import { migrateSqlite, type SqliteDatabase } from '../sqlite/database.js';
-import type { OneTimeTokens } from './oneTimeTokens.js';
+import type { OneTimeTokens, TokenKey } from './oneTimeTokens.js';
 
 export function getSqliteOneTimeTokens(db: SqliteDatabase, now: () => Date = () => new Date()): OneTimeTokens {
   migrateSqlite(db, [
@@ -23,6 +23,12 @@ export function getSqliteOneTimeTokens(db: SqliteDatabase, now: () => Date = () 
     ),
     purge: db.prepare('DELETE FROM one_time_tokens WHERE expires_at <= ?'),
   };
+  const exchange = db.transaction((consume: TokenKey, remember: TokenKey & { expiresAt: Date; value?: string }, t: number) => {
+    const value = s.consume.get(consume.scope, consume.key, t)?.value;
+    if (value === undefined) return { value, remembered: false };
+    const remembered = s.insert.run(remember.scope, remember.key, remember.value ?? '', remember.expiresAt.getTime(), t).changes === 1;
+    return { value, remembered };
+  });
   return {
     async remember(scope, key, expiresAt, value = '') {
       const t = now().getTime();
@@ -33,6 +39,10 @@ export function getSqliteOneTimeTokens(db: SqliteDatabase, now: () => Date = () 
     },
     async consume(scope, key) {
       return s.consume.get(scope, key, now().getTime())?.value;
+    },
+    async consumeAndRemember(consume, remember) {
+      const t = now().getTime();
+      return exchange(consume, remember, t);
     },
     async purgeExpired() {
       return s.purge.run(now().getTime()).changes;
