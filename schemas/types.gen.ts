@@ -865,7 +865,7 @@ export interface JitUsersQuery {
    */
   cursor?: string;
   /**
-   * Case-insensitive substring of username, display name or email.
+   * Substring of username, display name or email, compared case-insensitively after Unicode NFKC normalization.
    */
   q?: string;
   /**

@@ -154,6 +154,21 @@ export function testReadModelContract(t: Test, name: string, factory: ReadModelF
     t.equal(({} as Record<string, unknown>)['grants'], undefined, 'Object.prototype untouched');
   });
 
+  withModel('q compares in one Unicode form (NFKC, lower case)', async (t, model) => {
+    const b = logBuilder();
+    b.provision('jose', { email: 'ＪＯＳＥ@example.com' });
+    b.provision('other');
+    const first = b.log[0]!;
+    (first.data as Record<string, unknown>)['display-name'] = 'Jose\u0301 Mu\u0308ller ﬁnance';
+    await model.applyEvents(b.log, 'p');
+    const usernames = async (q: string) => (await model.listUsers(query({ q }))).users.map((u) => u.username);
+    t.same(await usernames('josé'), ['jose'], 'a composed query finds a decomposed display name');
+    t.same(await usernames('MU\u0308LLER'), ['jose'], 'and the other way round, case-insensitively');
+    t.same(await usernames('finance'), ['jose'], 'ligatures fold');
+    t.same(await usernames('jose@EXAMPLE'), ['jose'], 'full-width letters fold');
+    t.same(await usernames('ｏｔｈｅｒ'), ['other'], 'in the query too');
+  });
+
   withModel('filters and pages', async (t, model) => {
     const b = logBuilder();
     const names = ['carol', 'alice', 'Dave', 'bob', 'erin', 'frank'];

@@ -10,8 +10,16 @@ import type { PageCursor, UserListFilter, UserListQuery } from './readModel.js';
 export type Dialect = 'sqlite' | 'postgres';
 export type SqlFragment = { sql: string; params: unknown[] };
 
+/**
+ * The one form search text and queries are compared in: NFKC (composed accents, full-width forms,
+ * ligatures) then lower case, so "José" typed decomposed or "ＪＯＳＥ" full-width still match.
+ */
+export function searchKey(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
 export function searchText(username: string, displayName: string, email: string): string {
-  return `${username}\n${displayName}\n${email}`.toLowerCase();
+  return searchKey(`${username}\n${displayName}\n${email}`);
 }
 
 export function whereClause(filter: UserListFilter, dialect: Dialect, tables: { users: string; groups: string }): SqlFragment {
@@ -19,7 +27,7 @@ export function whereClause(filter: UserListFilter, dialect: Dialect, tables: { 
   const params: unknown[] = [];
   if (filter.q !== undefined && filter.q !== '') {
     clauses.push(dialect === 'sqlite' ? 'instr(u.search_text, ?) > 0' : 'strpos(u.search_text, ?) > 0');
-    params.push(filter.q.toLowerCase());
+    params.push(searchKey(filter.q));
   }
   if (filter.idp !== undefined) {
     clauses.push('u.idp_id = ?');
