@@ -2,7 +2,9 @@
  * ingest: logins per second through POST /rest/jit/1.0/logins on a listening server (PostgreSQL
  * event store, relay to Kafka, projections from Kafka), 64 keep-alive connections, a mix of 20%
  * first logins, 60% unchanged re-logins and 20% re-logins with changes; and the p50/p99 time from
- * the HTTP answer until the change is visible in the read model that GET /jit-users serves.
+ * the HTTP answer until the change is visible in the read model that GET /jit-users serves. By
+ * default the roles run as the Helm chart deploys them: api+provisioning in one process, relay+
+ * projections in another (--ingest-processes 1 puts them all in one).
  * Baseline: durable single-row inserts (one INSERT per transaction, synchronous_commit on) into the
  * same PostgreSQL from 64 connections.
  */
@@ -26,6 +28,8 @@ export type IngestSettings = {
   population: number;
   samples: number;
   kafkaBrokers: string;
+  /** 1: every role in one process; 2: api+provisioning and relay+projections apart (the Helm chart's split). */
+  processes: 1 | 2;
   seed: number;
   profile: boolean;
   log: (line: string) => void;
@@ -87,6 +91,21 @@ async function insertBaseline(url: string, connections: number, seconds: number)
   }
 }
 
+/** Mean login handling and event-store append time from the service's own /metrics histograms. */
+async function timeBreakdown(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const total = (name: string) => {
+    let sum = 0;
+    for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return sum;
+  };
+  const mean = (histogram: string) => {
+    const count = total(`${histogram}_count`);
+    return count === 0 ? 'n/a' : `${((total(`${histogram}_sum`) / count) * 1000).toFixed(1)} ms over ${count}`;
+  };
+  return `login handling ${mean('jit_login_duration_seconds')}, append ${mean('jit_event_store_append_seconds')}, HTTP ${mean('jit_http_request_duration_seconds')}`;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
@@ -103,20 +122,22 @@ export async function ingestBenchmark(settings: IngestSettings): Promise<BenchRe
 
     const idpsFile = join(dir, 'idps.json');
     writeFileSync(idpsFile, JSON.stringify([samlIdp({ id: 'okta' })]));
-    const server = await startServer(
-      ['jit'],
-      {
-        JIT_DATABASE_URL: database.url,
-        JIT_KAFKA_BROKERS: settings.kafkaBrokers,
-        JIT_KAFKA_TOPIC_PREFIX: prefix,
-        JIT_ADMIN_TOKENS: ADMIN_TOKEN,
-        JIT_GATEWAY_TOKENS: GATEWAY_TOKEN,
-        JIT_IDPS_FILE: idpsFile,
-        JIT_SERVICES: 'api,provisioning,relay,projections',
-        JIT_LOG_LEVEL: 'silent',
-      },
-      settings.profile ? { profile: 'ingest' } : {},
-    );
+    const env = {
+      JIT_DATABASE_URL: database.url,
+      JIT_KAFKA_BROKERS: settings.kafkaBrokers,
+      JIT_KAFKA_TOPIC_PREFIX: prefix,
+      JIT_ADMIN_TOKENS: ADMIN_TOKEN,
+      JIT_GATEWAY_TOKENS: GATEWAY_TOKEN,
+      JIT_IDPS_FILE: idpsFile,
+      JIT_LOG_LEVEL: 'silent',
+    };
+    const roles = settings.processes === 1 ? ['api,provisioning,relay,projections'] : ['api,provisioning', 'relay,projections'];
+    const servers = [];
+    for (const [i, services] of roles.entries()) {
+      servers.push(await startServer(['jit'], { ...env, JIT_SERVICES: services }, settings.profile ? { profile: `ingest-${i}` } : {}));
+    }
+    const server = servers[0]!;
+    log(`ingest: ${roles.map((r) => `[${r}]`).join(' + ')} in ${roles.length} process${roles.length === 1 ? '' : 'es'}`);
     const readModel = new pg.Pool({ connectionString: database.url, max: 4 });
     try {
       const headers = { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' };
@@ -211,6 +232,7 @@ export async function ingestBenchmark(settings: IngestSettings): Promise<BenchRe
       });
       sampling = false;
       await samplers;
+      log(`ingest: where the time went (service metrics, means): ${await timeBreakdown(server.url)}`);
       log(`ingest: ${result.requestsPerSecond.toFixed(0)} logins/s (${JSON.stringify(outcomes)}), p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.errors} errors, ${result.non2xx} non-2xx`);
       if (result.errors + result.non2xx > 0) throw new Error('the ingest benchmark saw failed logins');
       const sorted = [...visibility].sort((a, b) => a - b);
@@ -219,13 +241,13 @@ export async function ingestBenchmark(settings: IngestSettings): Promise<BenchRe
       log(`visibility over ${sorted.length} logins: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms`);
       const mix = Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
       return [
-        ratioResult('ingest', `logins/s, ${settings.connections} connections`, 'logins/s', result.requestsPerSecond, baseline, 1.0, `p99 answer ${result.p99} ms; ${mix}`, 'inserts/s'),
+        ratioResult('ingest', `logins/s, ${settings.connections} connections, ${roles.length} process${roles.length === 1 ? '' : 'es'}`, 'logins/s', result.requestsPerSecond, baseline, 1.0, `p99 answer ${result.p99} ms; ${mix}`, 'inserts/s'),
         limitResult('ingest', 'visibility p50', 'ms', p50, VISIBILITY_LIMIT_MS, `${sorted.length} samples under load`),
         limitResult('ingest', 'visibility p99', 'ms', p99, VISIBILITY_LIMIT_MS, `${sorted.length} samples under load`),
       ];
     } finally {
       await readModel.end();
-      await server.stop();
+      for (const running of servers) await running.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * throwaway databases and topic prefixes, prints the machine facts and a table, and writes
  * bench/results.json. Every figure is compared with a baseline measured in the same run.
  *
- *   node --import tsx bench/run.ts [--only ingest,replay,list,saml] [--quick] [--profile]
+ *   node --import tsx bench/run.ts [--only ingest,replay,list,saml] [--quick] [--profile] [--ingest-processes 1|2]
  *
  * --quick shrinks the fixtures and durations (a smoke test, not a measurement); --profile writes
  * V8 CPU profiles of the measured processes to bench/.profiles/.
@@ -34,11 +34,13 @@ async function ensureComponents(): Promise<void> {
   if (!status) log((await run('bash', ['deploy/kafka/kafka.sh', 'up'], { cwd: ROOT, timeout: 300_000 })).stdout.trim().split('\n').at(-1) ?? 'kafka up');
 }
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, 'ingest-processes': { type: 'string', default: '2' } } });
 const only = new Set((values.only ?? ALL.join(',')).split(',').map((s) => s.trim()));
 for (const name of only) if (!(ALL as readonly string[]).includes(name)) throw new Error(`unknown benchmark ${name}; expected some of ${ALL.join(', ')}`);
 const quick = values.quick;
 const profile = values.profile;
+const ingestProcesses = Number(values['ingest-processes']);
+if (ingestProcesses !== 1 && ingestProcesses !== 2) throw new Error('--ingest-processes is 1 or 2');
 
 await ensureComponents();
 const facts = await machineFacts();
@@ -58,7 +60,7 @@ const attempt = async (name: string, work: () => Promise<BenchResult[]>) => {
 
 if (only.has('ingest')) {
   await attempt('ingest', () =>
-    ingestBenchmark({ seconds: quick ? 5 : 20, connections: 64, population: quick ? 500 : 3000, samples: quick ? 40 : 200, kafkaBrokers: KAFKA_BROKERS, seed: 11, profile, log }),
+    ingestBenchmark({ seconds: quick ? 5 : 20, connections: 64, population: quick ? 500 : 3000, samples: quick ? 40 : 200, kafkaBrokers: KAFKA_BROKERS, processes: ingestProcesses, seed: 11, profile, log }),
   );
 }
 if (only.has('replay') || only.has('list')) {
