@@ -3,12 +3,16 @@
  * set-based statements (rows as JSON arrays), and the checkpoint in the same transaction.
  * A table suffix gives an independent model; replay builds one and renames it over the live one.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
 import { listenForNotifications } from '../shared/eventStore/postgresNotifications.js';
 import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { PageCursor, ReadModel, UserListItem } from './readModel.js';
 import { listSql, numbered, searchText, whereClause, type Seek, type SqlFragment } from './userQuery.js';
+import type { ProvisionedUser } from '../provisioning/user/userState.js';
 import { projectUsers, stateFromParsedJson, type ProjectedUser } from './userProjection.js';
 
 export function postgresReadModelTables(suffix = '') {
@@ -21,10 +25,19 @@ export function postgresReadModelTables(suffix = '') {
 }
 
 export function createReadModelTablesSql(suffix: string): string {
+  return `${createTablesSql(suffix, true)}${createIndexesSql(suffix)}`;
+}
+
+/**
+ * The tables; `keys` false leaves out the primary keys, for a replay that fills empty tables with
+ * COPY and adds the keys after (bulkLoad).
+ */
+function createTablesSql(suffix: string, keys: boolean): string {
   const t = postgresReadModelTables(suffix);
+  const key = (columns: string) => (keys ? `,\n      PRIMARY KEY (${columns})` : '');
   return `
     CREATE TABLE IF NOT EXISTS ${t.users} (
-      user_id UUID PRIMARY KEY,
+      user_id UUID NOT NULL,
       username TEXT NOT NULL,
       username_key TEXT NOT NULL,
       display_name TEXT NOT NULL,
@@ -37,27 +50,41 @@ export function createReadModelTablesSql(suffix: string): string {
       deactivated_at TEXT,
       search_text TEXT NOT NULL,
       position BIGINT NOT NULL,
-      state JSONB NOT NULL
+      state JSONB NOT NULL${key('user_id')}
     );
-    CREATE INDEX IF NOT EXISTS ${t.users}_by_key ON ${t.users} (username_key COLLATE "C", user_id);
-    CREATE INDEX IF NOT EXISTS ${t.users}_by_idp ON ${t.users} (idp_id, username_key COLLATE "C");
     CREATE TABLE IF NOT EXISTS ${t.groups} (
       user_id UUID NOT NULL,
       group_key TEXT NOT NULL,
       group_name TEXT NOT NULL,
-      granted_by JSONB NOT NULL,
-      PRIMARY KEY (user_id, group_key)
+      granted_by JSONB NOT NULL${key('user_id, group_key')}
     );
-    CREATE INDEX IF NOT EXISTS ${t.groups}_by_group ON ${t.groups} (group_key, user_id);
     CREATE TABLE IF NOT EXISTS ${t.identities} (
       idp_id TEXT NOT NULL,
       subject TEXT NOT NULL,
       user_id UUID NOT NULL,
-      linked_at TEXT NOT NULL,
-      PRIMARY KEY (idp_id, subject)
+      linked_at TEXT NOT NULL${key('idp_id, subject')}
     );
-    ${identitiesByUserSql(suffix)}
     CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
+  `;
+}
+
+function createIndexesSql(suffix: string): string {
+  return `${usersIndexesSql(suffix)}${groupsAndIdentitiesIndexesSql(suffix)}`;
+}
+
+function usersIndexesSql(suffix: string): string {
+  const t = postgresReadModelTables(suffix);
+  return `
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_key ON ${t.users} (username_key COLLATE "C", user_id);
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_idp ON ${t.users} (idp_id, username_key COLLATE "C");
+  `;
+}
+
+function groupsAndIdentitiesIndexesSql(suffix: string): string {
+  const t = postgresReadModelTables(suffix);
+  return `
+    CREATE INDEX IF NOT EXISTS ${t.groups}_by_group ON ${t.groups} (group_key, user_id);
+    ${identitiesByUserSql(suffix)}
   `;
 }
 
@@ -94,6 +121,11 @@ export type PostgresReadModel = ReadModel & {
   saveCheckpointWith(client: PgClient, projection: string, position: number, max?: boolean): Promise<void>;
   /** Applies a batch inside a transaction the caller controls (Kafka consumer, replay swap). */
   applyEventsWith(client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number): Promise<void>;
+  /**
+   * Fills the empty tables of a model opened with `bulkLoad` (COPY, one transaction, with the
+   * checkpoint), then adds their keys and indexes and gathers planner statistics. Once only.
+   */
+  bulkLoad(users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number): Promise<void>;
   /** Replaces the live tables with this model's (replay), inside the given transaction. */
   swapIntoLive(client: PgClient): Promise<void>;
   /** Stops listening for changes (the pool stays open: its owner ends it after this). */
@@ -197,32 +229,101 @@ function memoizedVersion(pool: PgPool, readVersion: () => Promise<string>, write
   };
 }
 
+type UserRowValues = {
+  user_id: string;
+  username: string;
+  username_key: string;
+  display_name: string;
+  email: string;
+  active: boolean;
+  idp_id: string;
+  subject: string;
+  provisioned_at: string;
+  last_login_at: string | null;
+  deactivated_at: string | null;
+  search_text: string;
+  position: number;
+  state: ProvisionedUser;
+};
+
+function userRow(userId: string, state: ProvisionedUser, position: number): UserRowValues {
+  return {
+    user_id: userId,
+    username: state.username,
+    username_key: usernameKey(state.username),
+    display_name: state.displayName,
+    email: state.email,
+    active: state.active,
+    idp_id: state.idpId,
+    subject: state.subject,
+    provisioned_at: state.provisionedAt,
+    last_login_at: state.lastLoginAt === undefined ? null : new Date(state.lastLoginAt).toISOString(),
+    deactivated_at: state.deactivatedAt ?? null,
+    search_text: searchText(state.username, state.displayName, state.email),
+    position,
+    state,
+  };
+}
+
 function rowsOf(touched: ReadonlyMap<string, ProjectedUser>) {
-  const users: unknown[] = [];
+  const users: UserRowValues[] = [];
   const groups: unknown[] = [];
   const identities: unknown[] = [];
   for (const [userId, { state, position }] of touched) {
     if (state.status !== 'provisioned') continue;
-    users.push({
-      user_id: userId,
-      username: state.username,
-      username_key: usernameKey(state.username),
-      display_name: state.displayName,
-      email: state.email,
-      active: state.active,
-      idp_id: state.idpId,
-      subject: state.subject,
-      provisioned_at: state.provisionedAt,
-      last_login_at: state.lastLoginAt === undefined ? null : new Date(state.lastLoginAt).toISOString(),
-      deactivated_at: state.deactivatedAt ?? null,
-      search_text: searchText(state.username, state.displayName, state.email),
-      position,
-      state,
-    });
+    users.push(userRow(userId, state, position));
     for (const m of Object.values(state.groups)) groups.push({ user_id: userId, group_key: groupKey(m.name), group_name: m.name, granted_by: m.grants });
     for (const i of state.identities) identities.push({ idp_id: i.idpId, subject: i.subject, user_id: userId, linked_at: i.linkedAt });
   }
   return { users, groups, identities };
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIALS = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** A value in COPY's text format. */
+function copyField(value: string | null): string {
+  if (value === null) return '\\N';
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : value;
+}
+
+/** Users per chunk of COPY data. */
+const COPY_CHUNK_USERS = 2000;
+
+/**
+ * The COPY data of the three tables, in chunks. An identity held by several users keeps the row of
+ * the last one, as the upserts of saveUsersWith would leave it.
+ */
+function* copyChunks(users: ReadonlyMap<string, ProjectedUser>, table: 'users' | 'groups' | 'identities'): Generator<string> {
+  let chunk = '';
+  let count = 0;
+  const identities = new Map<string, { idpId: string; subject: string; userId: string; linkedAt: string }>();
+  for (const [userId, { state, position }] of users) {
+    if (state.status !== 'provisioned') continue;
+    if (table === 'users') {
+      const r = userRow(userId, state, position);
+      chunk += `${r.user_id}\t${copyField(r.username)}\t${copyField(r.username_key)}\t${copyField(r.display_name)}\t${copyField(r.email)}\t${r.active ? 't' : 'f'}\t${copyField(r.idp_id)}\t${copyField(r.subject)}\t${copyField(r.provisioned_at)}\t${copyField(r.last_login_at)}\t${copyField(r.deactivated_at)}\t${copyField(r.search_text)}\t${r.position}\t${copyField(JSON.stringify(r.state))}\n`;
+    } else if (table === 'groups') {
+      for (const m of Object.values(state.groups)) chunk += `${userId}\t${copyField(groupKey(m.name))}\t${copyField(m.name)}\t${copyField(JSON.stringify(m.grants))}\n`;
+    } else {
+      for (const i of state.identities) identities.set(`${i.idpId.length}:${i.idpId}${i.subject}`, { idpId: i.idpId, subject: i.subject, userId, linkedAt: i.linkedAt });
+    }
+    if (++count === COPY_CHUNK_USERS) {
+      if (chunk !== '') yield chunk;
+      chunk = '';
+      count = 0;
+    }
+  }
+  for (const i of identities.values()) {
+    chunk += `${copyField(i.idpId)}\t${copyField(i.subject)}\t${i.userId}\t${copyField(i.linkedAt)}\n`;
+    if (++count === COPY_CHUNK_USERS) {
+      yield chunk;
+      chunk = '';
+      count = 0;
+    }
+  }
+  if (chunk !== '') yield chunk;
 }
 
 /** A `start` at or past this many rows is resolved to a keyset position (see seekFor). */
@@ -249,13 +350,22 @@ export type PostgresReadModelOptions = {
   suffix?: string;
   /** Delay before listening again after this many failed attempts (tests; default 250 ms doubling up to 30 s). */
   relistenDelayMs?: (failures: number) => number;
+  /**
+   * Start from new, empty tables without keys or indexes (replay, not the live model): bulkLoad
+   * fills them and adds those. Drops whatever tables of this suffix exist.
+   */
+  bulkLoad?: boolean;
 };
 
 export async function getPostgresReadModel(pool: PgPool, options: PostgresReadModelOptions = {}): Promise<PostgresReadModel> {
   const suffix = options.suffix ?? '';
   const t = postgresReadModelTables(suffix);
+  const bulk = options.bulkLoad === true;
+  if (bulk && suffix === '') throw new Error('the live model cannot be bulk loaded');
   if (suffix === '') await migratePostgres(pool, LIVE_MIGRATIONS);
+  else if (bulk) await pool.query(`DROP TABLE IF EXISTS ${t.users}, ${t.groups}, ${t.identities}, ${t.checkpoints}; ${createTablesSql(suffix, false)}`);
   else await pool.query(createReadModelTablesSql(suffix));
+  let bulkLoaded = !bulk;
   const writes = writesOf(pool);
   /** Called inside a transaction that changes the live tables: notify every process at commit, and this one at release. */
   const changingLive = async (client: PgClient) => {
@@ -412,6 +522,35 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
           await changingLive(client);
         });
       }
+    },
+    async bulkLoad(users, projection, checkpoint) {
+      if (bulkLoaded) throw new Error('only a model opened with bulkLoad, and only once');
+      bulkLoaded = true;
+      const withClient = async (work: (client: PgClient) => Promise<void>) => {
+        const client = await pool.connect();
+        try {
+          await work(client);
+        } finally {
+          client.release();
+        }
+      };
+      const copy = (client: PgClient, table: 'users' | 'groups' | 'identities') =>
+        pipeline(Readable.from(copyChunks(users, table)), client.query(copyFrom(`COPY ${t[table]} FROM STDIN`)));
+      // Nobody reads these tables before the swap, so each step commits on its own: the keys and
+      // indexes of the users are built (on another connection) while the other tables load.
+      await withClient((client) => copy(client, 'users'));
+      await Promise.all([
+        pool.query(`ALTER TABLE ${t.users} ADD PRIMARY KEY (user_id); ${usersIndexesSql(suffix)} ANALYZE ${t.users};`),
+        withClient(async (client) => {
+          await copy(client, 'groups');
+          await copy(client, 'identities');
+          await client.query(
+            `ALTER TABLE ${t.groups} ADD PRIMARY KEY (user_id, group_key); ALTER TABLE ${t.identities} ADD PRIMARY KEY (idp_id, subject);
+             ${groupsAndIdentitiesIndexesSql(suffix)} ANALYZE ${t.groups}, ${t.identities};`,
+          );
+          await saveCheckpointWith(client, projection, checkpoint);
+        }),
+      ]);
     },
     async swapIntoLive(client) {
       if (suffix === '') throw new Error('the live model cannot be swapped into itself');

@@ -3,79 +3,131 @@
  * Readers keep the old model until the swap, which happens in one transaction after a final
  * catch-up under the write lock, so no half-built model is ever served and nothing is missed.
  *
- * The fresh model is written by nobody else, so replay folds the log in memory and writes each
- * user's rows once per flush (not once per batch that touches the user), and reads the next batch
- * while it folds the current one.
+ * The fresh model is written by nobody else, so replay folds the log in memory, in place (see
+ * replayFold.ts), reading the next batch while it folds the current one. At the end of the log
+ * every user is written at once into tables without indexes (COPY on PostgreSQL, large
+ * transactions on SQLite) and the indexes are built after; the catch-up under the lock then
+ * upserts the users it changes. A log of more users than `maxCachedUsers` is bulk loaded when the
+ * cache fills, and the rest of it takes the upsert path, with the cache emptied at each flush and
+ * users re-read from the fresh tables when needed, so memory stays bounded.
  */
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { EventStore } from '../shared/eventStore/eventStore.js';
 import type { SqliteDatabase } from '../shared/sqlite/database.js';
 import { LIVE_PROJECTION } from './readModel.js';
-import { getSqliteReadModel } from './sqliteReadModel.js';
+import { getSqliteReadModel, type SqliteReadModel } from './sqliteReadModel.js';
 import { inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
 import { getPostgresReadModel, postgresReadModelTables, type PostgresReadModel } from './postgresReadModel.js';
-import { projectUsers, userIdOfStream, isUserStreamEvent, type ProjectedUser } from './userProjection.js';
+import { foldBatchInPlace, ownedReplayUser, type ReplayUser } from './replayFold.js';
+import { userIdOfStream, isUserStreamEvent, type ProjectedUser } from './userProjection.js';
 
 const BATCH = 5000;
-/**
- * User states kept in memory. Rows are written when this many users have changed (or at the end),
- * so a log of fewer users writes each user's rows exactly once; past it the written states are
- * dropped from memory and re-read from the fresh tables when needed.
- */
-const MAX_CACHED_USERS = 200_000;
-/** Users per write statement. */
+/** Users per write statement of the upsert path. */
 const WRITE_CHUNK = 5000;
 
+export type ReplayOptions = {
+  /** Events per read of the log (default 5000; bench/replay.ts reads its baseline in the same size). */
+  batchSize?: number;
+  /**
+   * Users kept in memory (default 200,000). A log of at most this many users is written once, in
+   * bulk, at its end; past it, written states are dropped from memory and re-read when needed.
+   */
+  maxCachedUsers?: number;
+};
+
+const DEFAULT_MAX_CACHED_USERS = 200_000;
+/** SQLite page cache of the replaying connection, in KiB (restored afterwards). */
+const REPLAY_SQLITE_CACHE_KIB = 256 * 1024;
+
 type FoldTarget = Readonly<{
+  /** Writes every user into the empty tables (once), then builds their indexes. */
+  bulkLoad(users: ReadonlyMap<string, ProjectedUser>, checkpoint: number): Promise<void> | void;
+  /** Stored states of these users (freshly parsed: the fold may change them in place). */
   load(userIds: readonly string[]): Promise<ReadonlyMap<string, ProjectedUser>> | ReadonlyMap<string, ProjectedUser>;
+  /** Upserts these users and sets the checkpoint. */
   save(users: ReadonlyMap<string, ProjectedUser>, checkpoint: number): Promise<void> | void;
 }>;
 
-/** Folds batches of the log onto an in-memory cache of user states and writes the changed users on flush. */
-function replayFold() {
-  const cache = new Map<string, ProjectedUser>();
-  let dirty = new Map<string, ProjectedUser>();
+/** Folds batches of the log in memory; writes everything in bulk once, then upserts changed users on flush. */
+function replayFold(maxCachedUsers: number) {
+  const cache = new Map<string, ReplayUser>();
+  let dirty = new Map<string, ReplayUser>();
+  /** The tables hold every user up to `saved`: from then on changes are upserted. */
+  let loaded = false;
+  /** The cache no longer holds every user: missing ones are read from the tables. */
   let evicted = false;
   let folded = 0;
   let saved = -1;
+  /** Users were upserted after the bulk load. */
+  let upserted = false;
+  const markDirty = (id: string, user: ReplayUser) => dirty.set(id, user);
+  const noteChanged = () => undefined;
+  const evictIfFull = () => {
+    if (cache.size < maxCachedUsers) return;
+    cache.clear();
+    evicted = true;
+  };
   const flush = async (target: FoldTarget) => {
+    if (!loaded) {
+      await target.bulkLoad(cache, folded);
+      loaded = true;
+      saved = folded;
+      evictIfFull();
+      return;
+    }
     if (folded === saved) return;
     await target.save(dirty, folded);
+    if (dirty.size > 0) upserted = true;
     saved = folded;
     dirty = new Map();
-    if (cache.size >= MAX_CACHED_USERS) {
-      cache.clear();
-      evicted = true;
-    }
+    evictIfFull();
   };
   return {
     async add(batch: readonly RawRecordedEvent[], target: FoldTarget): Promise<void> {
+      let stored: ReadonlyMap<string, ProjectedUser> | undefined;
       if (evicted) {
         const missing = [...new Set(batch.filter(isUserStreamEvent).map((e) => userIdOfStream(e.streamId)))].filter((id) => !cache.has(id));
-        if (missing.length > 0) for (const [id, user] of await target.load(missing)) cache.set(id, user);
+        if (missing.length > 0) stored = await target.load(missing);
       }
-      for (const [id, user] of projectUsers(batch, (id) => cache.get(id))) {
-        cache.set(id, user);
-        dirty.set(id, user);
-      }
+      const fromStore = stored;
+      foldBatchInPlace(cache, batch, loaded ? markDirty : noteChanged, fromStore && ((id) => {
+        const user = fromStore.get(id);
+        return user && ownedReplayUser(user);
+      }));
       folded = batch.at(-1)!.position;
-      if (dirty.size >= MAX_CACHED_USERS) await flush(target);
+      if (loaded ? dirty.size >= maxCachedUsers : cache.size > maxCachedUsers) await flush(target);
     },
     flush,
+    upserted: () => upserted,
   };
 }
 
-/** Reads the log from `after` in batches, the next read overlapping the handling of the current batch. */
-async function copyLog(store: EventStore, after: number, handle: (batch: RawRecordedEvent[]) => Promise<void>): Promise<number> {
-  let next = store.readAll({ after, maxCount: BATCH });
+/**
+ * Reads the log from `after` in batches. With `prefetch` the next read overlaps the handling of
+ * the current batch (PostgreSQL answers it meanwhile); SQLite reads synchronously, where reading
+ * ahead would only keep two batches alive at once.
+ */
+async function copyLog(
+  store: EventStore,
+  after: number,
+  handle: (batch: RawRecordedEvent[]) => Promise<void>,
+  options: { prefetch: boolean; batchSize: number },
+): Promise<number> {
+  const maxCount = options.batchSize;
+  let next = store.readAll({ after, maxCount });
   for (;;) {
     const batch = await next;
     if (batch.length === 0) return after;
     after = batch.at(-1)!.position;
-    next = store.readAll({ after, maxCount: BATCH });
-    // An abandoned read must not become an unhandled rejection if handling fails.
-    next.catch(() => undefined);
-    await handle(batch);
+    if (options.prefetch) {
+      next = store.readAll({ after, maxCount });
+      // An abandoned read must not become an unhandled rejection if handling fails.
+      next.catch(() => undefined);
+      await handle(batch);
+    } else {
+      await handle(batch);
+      next = store.readAll({ after, maxCount });
+    }
   }
 }
 
@@ -97,11 +149,29 @@ export async function replaySqliteReadModel(
   db: SqliteDatabase,
   store: EventStore,
   onProgress: (done: number, total: number) => void,
+  options: ReplayOptions = {},
 ): Promise<{ events: number }> {
-  const fresh = getSqliteReadModel(db, { suffix: '_replay' });
-  await fresh.reset();
-  const fold = replayFold();
+  const fresh = getSqliteReadModel(db, { suffix: '_replay', bulkLoad: true });
+  // The bulk load and the index builds of the swap work on far more pages than the default cache holds.
+  const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma(`cache_size = ${-REPLAY_SQLITE_CACHE_KIB}`);
+  try {
+    return await replaySqlite(db, store, onProgress, fresh, options);
+  } finally {
+    db.pragma(`cache_size = ${cacheSize}`);
+  }
+}
+
+async function replaySqlite(
+  db: SqliteDatabase,
+  store: EventStore,
+  onProgress: (done: number, total: number) => void,
+  fresh: SqliteReadModel,
+  options: ReplayOptions,
+): Promise<{ events: number }> {
+  const fold = replayFold(options.maxCachedUsers ?? DEFAULT_MAX_CACHED_USERS);
   const target: FoldTarget = {
+    bulkLoad: (users, checkpoint) => fresh.bulkLoad(users, LIVE_PROJECTION, checkpoint),
     load: (ids) => new Map(ids.flatMap((id) => {
       const user = fresh.loadUser(id);
       return user ? [[id, user] as const] : [];
@@ -115,9 +185,19 @@ export async function replaySqliteReadModel(
       const done = batch.at(-1)!.position;
       total = Math.max(total, done);
       onProgress(done, total);
-    });
-  let after = await copy(0);
-  await fold.flush(target);
+    }, { prefetch: false, batchSize: options.batchSize ?? BATCH });
+  let after: number;
+  // Until the swap nothing depends on the fresh tables: in WAL mode NORMAL never corrupts the
+  // database, and the swap then commits with the connection's own setting, which syncs the log
+  // written before it as well.
+  const synchronous = db.pragma('synchronous', { simple: true }) as number;
+  if (db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('synchronous = NORMAL');
+  try {
+    after = await copy(0);
+    await fold.flush(target);
+  } finally {
+    db.pragma(`synchronous = ${synchronous}`);
+  }
   // Final catch-up and swap while holding the write lock: appends wait, readers see old or new.
   db.exec('BEGIN IMMEDIATE');
   try {
@@ -135,6 +215,7 @@ export async function replaySqliteReadModel(
 
 function postgresTarget(fresh: PostgresReadModel, run: <T>(work: (client: PgClient) => Promise<T>) => Promise<T>): FoldTarget {
   return {
+    bulkLoad: (users, checkpoint) => fresh.bulkLoad(users, LIVE_PROJECTION, checkpoint),
     load: (ids) => run((client) => fresh.loadUsersWith(client, ids)),
     save: (users, checkpoint) =>
       run(async (client) => {
@@ -149,10 +230,10 @@ export async function replayPostgresReadModel(
   pool: PgPool,
   store: EventStore,
   onProgress: (done: number, total: number) => void,
+  options: ReplayOptions = {},
 ): Promise<{ events: number }> {
-  const fresh = await getPostgresReadModel(pool, { suffix: '_replay' });
-  await fresh.reset();
-  const fold = replayFold();
+  const fresh = await getPostgresReadModel(pool, { suffix: '_replay', bulkLoad: true });
+  const fold = replayFold(options.maxCachedUsers ?? DEFAULT_MAX_CACHED_USERS);
   let total = await store.headPosition();
   const copy = (after: number, target: FoldTarget) =>
     copyLog(store, after, async (batch) => {
@@ -160,10 +241,15 @@ export async function replayPostgresReadModel(
       const done = batch.at(-1)!.position;
       total = Math.max(total, done);
       onProgress(done, total);
-    });
+    }, { prefetch: true, batchSize: options.batchSize ?? BATCH });
   const outside = postgresTarget(fresh, (work) => inTransaction(pool, work));
   let after = await copy(0, outside);
   await fold.flush(outside);
+  if (fold.upserted()) {
+    // The bulk load gathered statistics; rows upserted after it may have changed them a lot.
+    const t = postgresReadModelTables(fresh.suffix);
+    await pool.query(`ANALYZE ${t.users}, ${t.groups}, ${t.identities}`);
+  }
   await inTransaction(pool, async (client) => {
     // Appends wait on this lock, so the copy below reaches the true head before the swap.
     await client.query('SELECT position FROM jit_log_head FOR UPDATE');
@@ -172,9 +258,6 @@ export async function replayPostgresReadModel(
     await fold.flush(inside);
     await fresh.swapIntoLive(client);
   });
-  // Freshly bulk-written tables have no planner statistics yet: the list queries need them now.
-  const live = postgresReadModelTables('');
-  await pool.query(`ANALYZE ${live.users}, ${live.groups}, ${live.identities}`);
   onProgress(after, after);
   return { events: after };
 }

@@ -8,6 +8,7 @@ import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { ReadModel, UserListItem } from './readModel.js';
 import { listSql, searchText } from './userQuery.js';
+import type { ProvisionedUser } from '../provisioning/user/userState.js';
 import { projectUsers, stateFromJson, stateToJson, type ProjectedUser } from './userProjection.js';
 
 type UserRow = {
@@ -32,6 +33,21 @@ export function sqliteReadModelTables(suffix = '') {
 }
 
 function createTablesSql(suffix: string): string {
+  return `${createBareTablesSql(suffix)}${createIndexesSql(suffix)}`;
+}
+
+function createIndexesSql(suffix: string): string {
+  const t = sqliteReadModelTables(suffix);
+  return `
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_key ON ${t.users} (username_key, user_id);
+    CREATE INDEX IF NOT EXISTS ${t.users}_by_idp ON ${t.users} (idp_id, username_key);
+    CREATE INDEX IF NOT EXISTS ${t.groups}_by_group ON ${t.groups} (group_key, user_id);
+    ${identitiesByUserSql(suffix)}
+  `;
+}
+
+/** The tables with their primary keys but without the other indexes. */
+function createBareTablesSql(suffix: string): string {
   const t = sqliteReadModelTables(suffix);
   return `
     CREATE TABLE IF NOT EXISTS ${t.users} (
@@ -50,8 +66,6 @@ function createTablesSql(suffix: string): string {
       position INTEGER NOT NULL,
       state TEXT NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS ${t.users}_by_key ON ${t.users} (username_key, user_id);
-    CREATE INDEX IF NOT EXISTS ${t.users}_by_idp ON ${t.users} (idp_id, username_key);
     CREATE TABLE IF NOT EXISTS ${t.groups} (
       user_id TEXT NOT NULL,
       group_key TEXT NOT NULL,
@@ -59,7 +73,6 @@ function createTablesSql(suffix: string): string {
       granted_by TEXT NOT NULL,
       PRIMARY KEY (user_id, group_key)
     );
-    CREATE INDEX IF NOT EXISTS ${t.groups}_by_group ON ${t.groups} (group_key, user_id);
     CREATE TABLE IF NOT EXISTS ${t.identities} (
       idp_id TEXT NOT NULL,
       subject TEXT NOT NULL,
@@ -67,7 +80,6 @@ function createTablesSql(suffix: string): string {
       linked_at TEXT NOT NULL,
       PRIMARY KEY (idp_id, subject)
     );
-    ${identitiesByUserSql(suffix)}
     CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
   `;
 }
@@ -87,20 +99,45 @@ export type SqliteReadModel = ReadModel & {
    * and writes each user once per flush).
    */
   saveUsers(users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number): void;
+  /**
+   * Fills the empty tables of a model opened with `bulkLoad` (plain inserts, BULK_USERS users per
+   * transaction, the checkpoint in the last one), then indexes identities by user for later
+   * upserts; the other indexes are built under their live names by swapIntoLive. Once only.
+   */
+  bulkLoad(users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number): void;
   /** Replaces the live tables with this model's tables (replay): one transaction, no half-built model served. */
   swapIntoLive(): void;
 };
 
-export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: string } = {}): SqliteReadModel {
+/** Users per transaction of bulkLoad. */
+const BULK_USERS = 20_000;
+
+export type SqliteReadModelOptions = {
+  suffix?: string;
+  /**
+   * Start from new, empty tables without their secondary indexes (replay, not the live model):
+   * bulkLoad fills them. Drops whatever tables of this suffix exist.
+   */
+  bulkLoad?: boolean;
+};
+
+export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelOptions = {}): SqliteReadModel {
   const suffix = options.suffix ?? '';
   const t = sqliteReadModelTables(suffix);
+  const bulk = options.bulkLoad === true;
+  if (bulk && suffix === '') throw new Error('the live model cannot be bulk loaded');
   if (suffix === '') {
     migrateSqlite(db, [
       { name: 'read-model-1', sql: createTablesSql('') },
       { name: 'read-model-2-identities-by-user', sql: identitiesByUserSql('') },
     ]);
-  }
-  else db.exec(createTablesSql(suffix));
+  } else if (bulk) {
+    db.transaction(() => {
+      for (const table of [t.users, t.groups, t.identities, t.checkpoints]) db.exec(`DROP TABLE IF EXISTS ${table}`);
+      db.exec(createBareTablesSql(suffix));
+    }).immediate();
+  } else db.exec(createTablesSql(suffix));
+  let bulkLoaded = !bulk;
 
   const s = {
     state: db.prepare<[string], { state: string; position: number }>(`SELECT state, position FROM ${t.users} WHERE user_id = ?`),
@@ -114,6 +151,10 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
         subject = excluded.subject, provisioned_at = excluded.provisioned_at, last_login_at = excluded.last_login_at,
         deactivated_at = excluded.deactivated_at, search_text = excluded.search_text, position = excluded.position,
         state = excluded.state`),
+    insertUser: db.prepare(`
+      INSERT INTO ${t.users} (user_id, username, username_key, display_name, email, active, idp_id, subject, provisioned_at,
+        last_login_at, deactivated_at, search_text, position, state)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     deleteGroups: db.prepare(`DELETE FROM ${t.groups} WHERE user_id = ?`),
     insertGroup: db.prepare(`INSERT INTO ${t.groups} (user_id, group_key, group_name, granted_by) VALUES (?, ?, ?, ?)`),
     deleteIdentities: db.prepare(`DELETE FROM ${t.identities} WHERE user_id = ?`),
@@ -152,12 +193,45 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
       state: stateToJson(state),
     });
     s.deleteGroups.run(userId);
+    s.deleteIdentities.run(userId);
+    insertGroupsAndIdentities(userId, state);
+  };
+
+  const insertGroupsAndIdentities = (userId: string, state: ProvisionedUser) => {
     for (const membership of Object.values(state.groups)) {
       s.insertGroup.run(userId, groupKey(membership.name), membership.name, JSON.stringify(membership.grants));
     }
-    s.deleteIdentities.run(userId);
     for (const identity of state.identities) s.insertIdentity.run(identity.idpId, identity.subject, userId, identity.linkedAt);
   };
+
+  const insertUsers = db.transaction((users: readonly (readonly [string, ProjectedUser])[]) => {
+    for (const [userId, { state, position }] of users) {
+      if (state.status !== 'provisioned') continue;
+      s.insertUser.run(
+        userId,
+        state.username,
+        usernameKey(state.username),
+        state.displayName,
+        state.email,
+        state.active ? 1 : 0,
+        state.idpId,
+        state.subject,
+        state.provisionedAt,
+        state.lastLoginAt === undefined ? null : new Date(state.lastLoginAt).toISOString(),
+        state.deactivatedAt ?? null,
+        searchText(state.username, state.displayName, state.email),
+        position,
+        stateToJson(state),
+      );
+      for (const membership of Object.values(state.groups)) {
+        s.insertGroup.run(userId, groupKey(membership.name), membership.name, JSON.stringify(membership.grants));
+      }
+    }
+  });
+
+  const insertIdentities = db.transaction((identities: readonly (readonly [string, string, string, string])[]) => {
+    for (const identity of identities) s.insertIdentity.run(...identity);
+  });
 
   const loadUser = (userId: string): ProjectedUser | undefined => {
     const row = s.state.get(userId);
@@ -214,6 +288,25 @@ export function getSqliteReadModel(db: SqliteDatabase, options: { suffix?: strin
     async reset() {
       db.transaction(() => {
         for (const table of [t.users, t.groups, t.identities, t.checkpoints]) db.exec(`DELETE FROM ${table}`);
+      }).immediate();
+    },
+    bulkLoad(users, projection, checkpoint) {
+      if (bulkLoaded) throw new Error('only a model opened with bulkLoad, and only once');
+      bulkLoaded = true;
+      // Rows go in in key order, so every B-tree grows at its end instead of at random pages. An
+      // identity held by several users keeps the row of the last, as the upserts of save would.
+      const byId = [...users].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const identities = new Map<string, readonly [string, string, string, string]>();
+      for (const [userId, { state }] of users) {
+        if (state.status !== 'provisioned') continue;
+        for (const i of state.identities) identities.set(`${i.idpId.length}:${i.idpId}${i.subject}`, [i.idpId, i.subject, userId, i.linkedAt]);
+      }
+      const byKey = [...identities.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      for (let i = 0; i < byId.length; i += BULK_USERS) insertUsers.immediate(byId.slice(i, i + BULK_USERS));
+      for (let i = 0; i < byKey.length; i += BULK_USERS) insertIdentities.immediate(byKey.slice(i, i + BULK_USERS));
+      db.transaction(() => {
+        s.saveCheckpoint.run(projection, checkpoint);
+        db.exec(identitiesByUserSql(suffix));
       }).immediate();
     },
     swapIntoLive() {
