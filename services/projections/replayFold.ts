@@ -65,17 +65,12 @@ function setMembership(groups: Record<string, MutableMembership>, key: string, m
   else groups[key] = membership;
 }
 
-/**
- * evolve's applyGrants in place. Lookups go through groupKey of the key, as membershipOf does;
- * a membership found under another key than the one written (were groupKey ever not idempotent)
- * is copied, not changed, exactly as evolve would.
- */
+/** evolve's applyGrants in place: memberships are looked up and written under the group key. */
 function applyGrantsInPlace(groups: Record<string, MutableMembership>, grants: readonly GroupChange[], revocations: readonly GroupChange[], at: string): void {
   for (const revocation of revocations) {
     const key = groupKey(revocation.group);
-    const lookup = groupKey(key);
-    if (!Object.hasOwn(groups, lookup)) continue;
-    const membership = groups[lookup]!;
+    if (!Object.hasOwn(groups, key)) continue;
+    const membership = groups[key]!;
     const revoked = sourceKey(revocation.source);
     const remaining = membership.grants.filter((g) => sourceKey(g.source) !== revoked);
     if (remaining.length === 0) delete groups[key];
@@ -83,17 +78,15 @@ function applyGrantsInPlace(groups: Record<string, MutableMembership>, grants: r
   }
   for (const grant of grants) {
     const key = groupKey(grant.group);
-    const lookup = groupKey(key);
     const granted = { source: grant.source, grantedAt: at };
-    if (!Object.hasOwn(groups, lookup)) {
+    if (!Object.hasOwn(groups, key)) {
       setMembership(groups, key, { name: grant.group, grants: [granted] });
       continue;
     }
-    const membership = groups[lookup]!;
+    const membership = groups[key]!;
     const source = sourceKey(grant.source);
     if (membership.grants.some((g) => sourceKey(g.source) === source)) continue;
-    if (lookup === key) membership.grants.push(granted);
-    else setMembership(groups, key, { ...membership, grants: [...membership.grants, granted] });
+    membership.grants.push(granted);
   }
 }
 

@@ -106,3 +106,20 @@ async function withApi(t: Parameters<typeof startApi>[0]) {
   await withDefaultIdps(api);
   return api;
 }
+
+t.test('group spellings that meet only after a second normalization are one group, end to end', async (t) => {
+  const api = await withApi(t);
+  // "H\u0331" lower-cases to "h\u0331", which NFKC composes to "ẖ": all three are one group.
+  const res = await api.login(samlLogin('alice', { groups: ['H\u0331', 'h\u0331', '\u1e96', 'jira-users'] }));
+  t.equal(res.statusCode, 200, res.body);
+  t.same(res.json().user.groups, ['H\u0331', 'jira-users'], 'one membership, first spelling kept');
+  await api.put(`${USERS}/alice/groups/${encodeURIComponent('\u1e96')}`);
+  await api.settled();
+  const list = await api.get(`${USERS}?group=${encodeURIComponent('h\u0331')}&expand=groups`);
+  t.equal(list.statusCode, 200, list.body);
+  t.same(list.json().map((u: { groups: string[] }) => [...u.groups].sort()), [['H\u0331', 'jira-users'].sort()], 'projected without a duplicate key');
+  const detail = (await api.get(`${USERS}/alice`)).json<Detail>();
+  t.match(detail.groups.find((g) => g.name === 'H\u0331')?.['granted-by'], [{ type: 'idp' }, { type: 'admin' }]);
+  const again = await api.login(samlLogin('alice', { groups: ['\u1e96', 'JIRA-USERS'] }));
+  t.equal(again.json().outcome, 'unchanged');
+});

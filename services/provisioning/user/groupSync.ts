@@ -12,7 +12,7 @@
  */
 import type { GroupGrant, GroupSource } from '../../../schemas/types.gen.js';
 import { groupKey, uniqueGroups } from './normalize.js';
-import { membershipOf, sourceKey, type Membership } from './userState.js';
+import { membershipAt, membershipOf, sourceKey, type Membership } from './userState.js';
 
 export type GroupSyncMode = 'replace' | 'add-only' | 'managed';
 
@@ -71,7 +71,7 @@ export function planGroupSync(input: {
   const added: string[] = [];
   for (const grant of grants) {
     const key = groupKey(grant.group);
-    if (!membershipOf(memberships, key) && !grantedKeys.has(key)) added.push(grant.group);
+    if (!membershipAt(memberships, key) && !grantedKeys.has(key)) added.push(grant.group);
     grantedKeys.add(key);
   }
   const revoked = new Set(revocations.map((r) => `${groupKey(r.group)}|${sourceKey(r.source)}`));

@@ -86,6 +86,12 @@ t.test('property: usernameKey is idempotent and ignores normalization of the inp
   t.pass('stable keys');
 });
 
+t.test('property: groupKey is idempotent (a key looked up again is the same key)', async (t) => {
+  fc.assert(fc.property(anyString, (s) => groupKey(groupKey(s)) === groupKey(s) && groupKey(normalizeGroupName(s)) === groupKey(s)), RUNS);
+  for (const tricky of ['H\u0331', 'h\u0331', '\u1e96', '\u3381', 'ǅ', 'İ', '\u212a']) t.equal(groupKey(groupKey(tricky)), groupKey(tricky), JSON.stringify(tricky));
+  t.equal(groupKey('H\u0331'), groupKey('\u1e96'), 'spellings that meet after lower-casing share a key');
+});
+
 t.test('property: ASCII usernames differing only in case or surrounding spaces share a key', async (t) => {
   const ascii = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@'), minLength: 1, maxLength: 20 });
   fc.assert(

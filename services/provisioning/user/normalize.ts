@@ -18,8 +18,21 @@ export function normalizeGroupName(raw: string): string {
   return raw.normalize('NFKC').trim();
 }
 
+/**
+ * What two group names must share to be the same group: NFKC, trimmed, lower-cased — repeated
+ * until nothing changes, because lower-casing can make new NFKC compositions ("H\u0331" lowers to
+ * "h\u0331", which composes to "ẖ") and NFKC can make capitals ("㎁" is "nA"). The key of a key is
+ * the key itself, so code may look memberships up by either.
+ */
 export function groupKey(raw: string): string {
-  return normalizeGroupName(raw).toLowerCase();
+  let key = normalizeGroupName(raw).toLowerCase();
+  // Converges in one or two rounds for any text; the bound only guards against the unforeseen.
+  for (let round = 0; round < 8; round++) {
+    const next = normalizeGroupName(key).toLowerCase();
+    if (next === key) return key;
+    key = next;
+  }
+  return key;
 }
 
 /** Problems with a normalized username, or undefined when it is acceptable. */

@@ -48,7 +48,11 @@ export function sourceKey(source: GroupSource): string {
  * "constructor" or "__proto__" must never reach an inherited member of the map: own properties only.
  */
 export function membershipOf(groups: Readonly<Record<string, Membership>>, group: string): Membership | undefined {
-  const key = groupKey(group);
+  return membershipAt(groups, groupKey(group));
+}
+
+/** The membership stored under a group key (already computed), own properties only. */
+export function membershipAt(groups: Readonly<Record<string, Membership>>, key: string): Membership | undefined {
   return Object.hasOwn(groups, key) ? groups[key] : undefined;
 }
 
@@ -67,7 +71,7 @@ function applyGrants(
   const next: Record<string, Membership> = { ...groups };
   for (const revocation of revocations) {
     const key = groupKey(revocation.group);
-    const membership = membershipOf(next, key);
+    const membership = membershipAt(next, key);
     if (!membership) continue;
     const remaining = membership.grants.filter((g) => sourceKey(g.source) !== sourceKey(revocation.source));
     if (remaining.length === 0) delete next[key];
@@ -75,7 +79,7 @@ function applyGrants(
   }
   for (const grant of grants) {
     const key = groupKey(grant.group);
-    const membership = membershipOf(next, key) ?? { name: grant.group, grants: [] };
+    const membership = membershipAt(next, key) ?? { name: grant.group, grants: [] };
     if (membership.grants.some((g) => sourceKey(g.source) === sourceKey(grant.source))) continue;
     setMembership(next, key, { ...membership, grants: [...membership.grants, { source: grant.source, grantedAt: at }] });
   }
