@@ -193,4 +193,93 @@ export const EVENT_STORE_MIGRATIONS = [
       $fn$;
     `,
   },
+  {
+    // Every table lookup is an equality on a unique key, one row at a time. The previous version
+    // joined the batch's claims (and event ids) against the tables in one query each; a plan that
+    // PL/pgSQL cached while jit_claims was small then hash-joined a sequential scan of the whole
+    // table per item, and jit_claims grows by a row per login: appends slowed as the log grew.
+    name: 'event-store-3-keyed-lookups',
+    sql: `
+      CREATE OR REPLACE FUNCTION jit_append_batch(batch JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+      DECLARE
+        head BIGINT;
+        item JSONB;
+        results JSONB[] := '{}';
+        current_rev INTEGER;
+        expected JSONB;
+        claims JSONB;
+        releases JSONB;
+        claim JSONB;
+        ev JSONB;
+        holder TEXT;
+        failed JSONB;
+        rev INTEGER;
+        first_pos BIGINT;
+        n INTEGER;
+      BEGIN
+        SELECT position INTO head FROM jit_log_head FOR UPDATE;
+        FOR item IN SELECT value FROM jsonb_array_elements(batch) LOOP
+          failed := NULL;
+          current_rev := NULL;
+          claims := COALESCE(item->'claims', '[]'::JSONB);
+          releases := COALESCE(item->'releases', '[]'::JSONB);
+          SELECT s.revision INTO current_rev FROM jit_streams s WHERE s.stream_id = item->>'streamId';
+          expected := item->'expectedRevision';
+          IF NOT (expected = '"any"'::JSONB
+              OR (expected = '"no-stream"'::JSONB AND current_rev IS NULL)
+              OR (expected = '"stream-exists"'::JSONB AND current_rev IS NOT NULL)
+              OR (jsonb_typeof(expected) = 'number' AND current_rev IS NOT NULL AND current_rev = (expected #>> '{}')::INTEGER)) THEN
+            failed := jsonb_build_object('error', 'wrong-revision', 'actual', to_jsonb(current_rev));
+          END IF;
+          IF failed IS NULL THEN
+            FOR ev IN SELECT value FROM jsonb_array_elements(item->'events') LOOP
+              IF EXISTS (SELECT 1 FROM jit_events e WHERE e.event_id = (ev->>'eventId')::UUID) THEN
+                failed := jsonb_build_object('error', 'duplicate-event', 'eventId', ev->>'eventId');
+                EXIT;
+              END IF;
+            END LOOP;
+          END IF;
+          IF failed IS NULL THEN
+            -- The first claim (in the item's order) held by another owner that this item does not release.
+            FOR claim IN SELECT value FROM jsonb_array_elements(claims) LOOP
+              holder := NULL;
+              SELECT c.owner INTO holder FROM jit_claims c WHERE c.scope = claim->>'scope' AND c.key = claim->>'key';
+              IF holder IS NOT NULL AND holder <> claim->>'owner'
+                 AND NOT releases @> jsonb_build_array(jsonb_build_object('scope', claim->>'scope', 'key', claim->>'key', 'owner', holder)) THEN
+                failed := jsonb_build_object('error', 'claim-conflict', 'scope', claim->>'scope', 'key', claim->>'key', 'heldBy', holder);
+                EXIT;
+              END IF;
+            END LOOP;
+          END IF;
+          IF failed IS NULL THEN
+            FOR claim IN SELECT value FROM jsonb_array_elements(releases) LOOP
+              DELETE FROM jit_claims c WHERE c.scope = claim->>'scope' AND c.key = claim->>'key' AND c.owner = claim->>'owner';
+            END LOOP;
+            FOR claim IN SELECT value FROM jsonb_array_elements(claims) LOOP
+              INSERT INTO jit_claims (scope, key, owner) VALUES (claim->>'scope', claim->>'key', claim->>'owner')
+                ON CONFLICT (scope, key) DO NOTHING;
+            END LOOP;
+            rev := COALESCE(current_rev, -1);
+            first_pos := head + 1;
+            INSERT INTO jit_events (position, event_id, stream_id, revision, type, data, metadata, recorded_at)
+              SELECT head + x.ord, (x.e->>'eventId')::UUID, item->>'streamId', rev + x.ord::INTEGER, x.e->>'type',
+                     x.e->'data', x.e->'metadata', (item->>'recordedAt')::TIMESTAMPTZ
+              FROM jsonb_array_elements(item->'events') WITH ORDINALITY AS x(e, ord);
+            n := jsonb_array_length(item->'events');
+            head := head + n;
+            rev := rev + n;
+            INSERT INTO jit_streams (stream_id, revision) VALUES (item->>'streamId', rev)
+              ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision;
+            results := array_append(results, jsonb_build_object('ok', TRUE, 'revision', rev, 'firstPosition', first_pos, 'lastPosition', head));
+          ELSE
+            results := array_append(results, failed);
+          END IF;
+        END LOOP;
+        UPDATE jit_log_head SET position = head;
+        PERFORM pg_notify('jit_events', head::TEXT);
+        RETURN to_jsonb(results);
+      END
+      $fn$;
+    `,
+  },
 ];
