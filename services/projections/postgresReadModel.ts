@@ -229,17 +229,8 @@ function memoizedVersion(pool: PgPool, readVersion: () => Promise<string>, write
   };
 }
 
-type UserRowValues = {
-  user_id: string;
-  username: string;
-  username_key: string;
-  display_name: string;
-  email: string;
-  active: boolean;
-  idp_id: string;
+type UserRowValues = UserRow & {
   subject: string;
-  provisioned_at: string;
-  last_login_at: string | null;
   deactivated_at: string | null;
   search_text: string;
   position: number;

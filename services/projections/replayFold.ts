@@ -7,7 +7,7 @@
  */
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import { groupKey } from '../provisioning/user/normalize.js';
-import { sourceKey, type EvolvableUserEvent, type Grant, type Identity, type UserState } from '../provisioning/user/userState.js';
+import { evolve, sourceKey, type EvolvableUserEvent, type Grant, type Identity, type UserState } from '../provisioning/user/userState.js';
 import { isUserStreamEvent, userIdOfStream, type ProjectedUser } from './userProjection.js';
 
 type MutableMembership = { name: string; grants: Grant[] };
@@ -96,24 +96,8 @@ export function evolveInPlace(user: ReplayUser, event: EvolvableUserEvent): void
   const { type } = event;
   switch (type) {
     case 'UserProvisioned': {
-      const d = event.data;
-      const groups: Record<string, MutableMembership> = {};
-      applyGrantsInPlace(groups, d.grants, [], event.recordedAt);
-      user.state = {
-        status: 'provisioned',
-        userId: d['user-id'],
-        username: d.username,
-        displayName: d['display-name'],
-        email: d.email,
-        active: true,
-        idpId: d['idp-id'],
-        subject: d.subject,
-        identities: [{ idpId: d['idp-id'], subject: d.subject, linkedAt: event.recordedAt }],
-        groups,
-        provisionedAt: event.recordedAt,
-        lastLoginAt: undefined,
-        deactivatedAt: undefined,
-      };
+      // Once per user: evolve builds it, from objects nobody else holds, so replay may own them.
+      user.state = evolve(state, event) as MutableProvisionedUser;
       return;
     }
     case 'UserUpdated': {
