@@ -269,6 +269,9 @@ function rowsOf(touched: ReadonlyMap<string, ProjectedUser>) {
   return { users, groups, identities };
 }
 
+/** A user id as findUser accepts it (any case). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -498,9 +501,16 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
       return { users, total };
     },
     async findUser(usernameOrId) {
+      // Two index lookups: the key compared as "C", the collation of the (username_key, user_id)
+      // index (the column's own may differ, and then an equality would scan the table), and the
+      // primary key when the text is a UUID. A username match wins over a user id match.
       const { rows } = await pool.query<{ state: unknown }>(
-        `SELECT state FROM ${t.users} WHERE username_key = $1 OR user_id::text = $2 ORDER BY (username_key = $1) DESC, user_id LIMIT 1`,
-        [usernameKey(usernameOrId), usernameOrId.toLowerCase()],
+        `SELECT state FROM (
+           (SELECT state, 0 AS rank FROM ${t.users} WHERE username_key COLLATE "C" = $1::text COLLATE "C" ORDER BY username_key COLLATE "C", user_id LIMIT 1)
+           UNION ALL
+           (SELECT state, 1 FROM ${t.users} WHERE user_id = $2::uuid)
+         ) found ORDER BY rank LIMIT 1`,
+        [usernameKey(usernameOrId), UUID.test(usernameOrId) ? usernameOrId : null],
       );
       return rows[0] ? stateFromParsedJson(rows[0].state) : undefined;
     },
