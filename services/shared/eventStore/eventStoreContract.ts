@@ -146,6 +146,40 @@ export function testEventStoreContract(t: Test, name: string, factory: EventStor
     t.same((await read('user-none', { claims: claims.slice(1, 2) })).events, []);
   });
 
+  withStore('answers many concurrent stream-and-claim reads each with its own stream, revisions and owners', async (t, store) => {
+    const read = store.readStreamWithClaims?.bind(store);
+    if (!read) {
+      t.fail('the adapter has no readStreamWithClaims');
+      return;
+    }
+    const written = new Map<string, string[]>();
+    for (let s = 0; s < 12; s++) {
+      const events = Array.from({ length: 1 + (s % 4) }, () => deactivated());
+      written.set(`many-${s}`, events.map((e) => e.eventId));
+      await store.appendToStream(`many-${s}`, events, { expectedRevision: 'no-stream', claims: s % 3 === 0 ? [{ scope: 'identity', key: `idp\n${s}`, owner: `owner-${s}` }] : [] });
+    }
+    // 60 callers at once: streams with and without events, from several revisions, with 0-3 claims, repeated keys.
+    const calls = Array.from({ length: 60 }, (_, c) => {
+      const s = c % 14; // 12 and 13 do not exist
+      const fromRevision = c % 3;
+      const claims = Array.from({ length: c % 4 }, (_, k) => ({ scope: k === 1 ? 'login' : 'identity', key: `idp\n${(s + k) % 14}` }));
+      return { streamId: `many-${s}`, fromRevision, claims };
+    });
+    const answers = await Promise.all(calls.map((c) => read(c.streamId, { fromRevision: c.fromRevision, claims: c.claims })));
+    answers.forEach((answer, c) => {
+      const call = calls[c]!;
+      const s = Number(call.streamId.slice(5));
+      t.same(answer.events.map((e) => e.eventId), (written.get(call.streamId) ?? []).slice(call.fromRevision), `caller ${c}: events`);
+      t.same(answer.events.map((e) => e.revision), answer.events.map((_, i) => call.fromRevision + i), `caller ${c}: revisions in order`);
+      t.ok(answer.events.every((e) => e.streamId === call.streamId), `caller ${c}: only its stream`);
+      const expected = call.claims.map((claim, k) => {
+        const owner = (s + k) % 14;
+        return claim.scope === 'identity' && owner % 3 === 0 && owner < 12 ? `owner-${owner}` : undefined;
+      });
+      t.same(answer.owners, expected, `caller ${c}: owners in the order asked`);
+    });
+  });
+
   withStore('lets exactly one of many concurrent appends with the same expected revision win', async (t, store) => {
     await store.appendToStream('race', [deactivated()], { expectedRevision: 'no-stream' });
     const results = await Promise.allSettled(

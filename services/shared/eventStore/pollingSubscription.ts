@@ -53,7 +53,10 @@ export function startPollingSubscription(options: {
           await options.handler(batch);
           position = batch[batch.length - 1]!.position;
           failures = 0;
-          continue;
+          // A full batch may have more behind it. A short one was everything committed when it was
+          // read, and what commits later wakes us (pendingWake), so reading again at once would
+          // only answer nothing: that empty read was half the statements of a busy subscriber.
+          if (batch.length >= batchSize) continue;
         }
         resolveCaughtUp();
         failures = 0;

@@ -62,3 +62,68 @@ t.test('postgres: readers never skip an event, with many concurrent writers in s
   t.equal(seen.length, head - start, 'the reader saw every committed event');
   t.same(seen, Array.from({ length: head - start }, (_, i) => start + i + 1));
 });
+
+/** A store on its own schema of the test database, with every statement it sends recorded. */
+async function recordedStore(schema: string) {
+  const setup = createPgPool(database.url, { max: 1 });
+  await setup.query(`CREATE SCHEMA ${schema}`);
+  await setup.end();
+  const url = new URL(database.url);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const pool = createPgPool(url.toString());
+  const store = await getPostgresEventStore(pool);
+  const statements: { text: string; values: unknown[] }[] = [];
+  const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: typeof query }).query = (text, values) => {
+    statements.push({ text, values: values ?? [] });
+    return query(text, values);
+  };
+  return { pool, store, statements, close: async () => (await store.close(), await pool.end()) };
+}
+
+t.test('postgres: concurrent login reads share statements, and each stays an index lookup per key', async (t) => {
+  const { pool, store, statements, close } = await recordedStore('grouped_reads');
+  t.teardown(close);
+  for (let s = 0; s < 40; s++) {
+    await store.appendToStream(`grp-${s}`, [deactivated(), deactivated()], { expectedRevision: 'no-stream', claims: [{ scope: 'identity', key: `k${s}`, owner: `o${s}` }] });
+  }
+  statements.length = 0;
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, (_, s) => store.readStreamWithClaims!(`grp-${s}`, { fromRevision: s % 3, claims: [{ scope: 'identity', key: `k${s}` }] })),
+  );
+  t.same(answers.map((a) => a.owners[0]), Array.from({ length: 40 }, (_, s) => `o${s}`));
+  t.same(answers.map((a) => a.events.length), Array.from({ length: 40 }, (_, s) => Math.max(0, 2 - (s % 3))));
+  t.ok(statements.length <= 3, `40 concurrent reads took ${statements.length} statements (the first ones go alone, the rest together)`);
+
+  // With sequential scans priced out, a plan still shows one only where no index can serve.
+  const grouped = statements.at(-1)!;
+  const client = await pool.connect();
+  try {
+    await client.query('SET enable_seqscan = off');
+    const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${grouped.text}`, grouped.values);
+    const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
+    t.notMatch(plan, /"Seq Scan"/, 'no sequential scan');
+    t.notMatch(plan, /"Hash Join"/, 'no hash join over a whole table');
+    t.match(plan, /jit_events_stream_id_revision_key/, 'events by (stream_id, revision)');
+    t.match(plan, /jit_claims_pkey/, 'claims by (scope, key)');
+  } finally {
+    client.release();
+  }
+});
+
+t.test('postgres: a stream that cannot be read fails only its own caller in a grouped read', async (t) => {
+  const { pool, store, close } = await recordedStore('grouped_read_failure');
+  t.teardown(close);
+  await store.appendToStream('good', [deactivated()], { expectedRevision: 'no-stream' });
+  // A row no adapter would write (metadata JSON null), put there behind the store's back.
+  await pool.query(
+    `INSERT INTO jit_events (position, event_id, stream_id, revision, type, data, metadata, recorded_at)
+     VALUES (1000, gen_random_uuid(), 'broken', 0, 'UserDeactivated', '{}', 'null', now())`,
+  );
+  const calls = Array.from({ length: 12 }, (_, i) => store.readStreamWithClaims!(i % 4 === 3 ? 'broken' : 'good', { claims: [] }));
+  const settled = await Promise.allSettled(calls);
+  settled.forEach((result, i) => {
+    if (i % 4 === 3) t.equal(result.status, 'rejected', `caller ${i} (broken stream) fails`);
+    else t.ok(result.status === 'fulfilled' && result.value.events.length === 1, `caller ${i} (good stream) gets its event`);
+  });
+});

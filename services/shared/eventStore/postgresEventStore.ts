@@ -17,7 +17,9 @@ import {
   assertAppendable,
   type AppendOptions,
   type AppendResult,
+  type ClaimKey,
   type EventStore,
+  type StreamWithClaims,
 } from './eventStore.js';
 import { startPollingSubscription } from './pollingSubscription.js';
 import { EVENT_STORE_MIGRATIONS } from './postgresSchema.js';
@@ -51,14 +53,67 @@ type EventRow = {
 
 const MAX_BATCH = 256;
 
-/** A stream's events from a revision and the owners of some claims, in one statement. */
-const READ_STREAM_WITH_CLAIMS = `
-  SELECT position, event_id, stream_id, revision, type, data, metadata, recorded_at,
+/**
+ * Streams from a revision and claim owners for many callers in one statement; `i` numbers the
+ * caller. Each lateral subquery is fenced (OFFSET 0) so that it stays a lookup in the
+ * (stream_id, revision) and (scope, key) indexes per requested key: joined as sets, the planner
+ * may hash the whole of jit_events or jit_claims instead, and both grow with every login.
+ */
+const READ_STREAMS_WITH_CLAIMS = `
+  SELECT r.i, e.position, e.event_id, e.stream_id, e.revision, e.type, e.data, e.metadata, e.recorded_at,
          NULL::text AS claim_scope, NULL::text AS claim_key, NULL::text AS claim_owner
-    FROM jit_events WHERE stream_id = $1 AND revision >= $2
+    FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS r(stream_id, from_revision, i)
+    CROSS JOIN LATERAL (SELECT * FROM jit_events WHERE stream_id = r.stream_id AND revision >= r.from_revision OFFSET 0) e
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.scope, c.key, c.owner
-    FROM jit_claims c WHERE (c.scope, c.key) IN (SELECT * FROM unnest($3::text[], $4::text[]))`;
+  SELECT c.i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.scope, c.key, o.owner
+    FROM unnest($3::bigint[], $4::text[], $5::text[]) AS c(i, scope, key)
+    CROSS JOIN LATERAL (SELECT owner FROM jit_claims WHERE scope = c.scope AND key = c.key OFFSET 0) o`;
+
+/** Callers per grouped read, and grouped reads running at once (each holds a pooled connection). */
+const MAX_READ_BATCH = 256;
+const MAX_READS_IN_FLIGHT = 2;
+
+type PendingRead = {
+  streamId: string;
+  fromRevision: number;
+  claims: readonly ClaimKey[];
+  resolve: (result: StreamWithClaims) => void;
+  reject: (error: unknown) => void;
+};
+
+type ReadRow = EventRow & { i: string; claim_scope: string | null; claim_key: string | null; claim_owner: string | null };
+
+/** Runs one grouped read and hands each caller its events (in revision order) and claim owners. */
+async function runReadBatch(pool: PgPool, batch: readonly PendingRead[]): Promise<void> {
+  const claimCallers: number[] = [];
+  const scopes: string[] = [];
+  const keys: string[] = [];
+  batch.forEach((p, i) => {
+    for (const claim of p.claims) {
+      claimCallers.push(i + 1);
+      scopes.push(claim.scope);
+      keys.push(claim.key);
+    }
+  });
+  const { rows } = await pool.query<ReadRow>(READ_STREAMS_WITH_CLAIMS, [
+    batch.map((p) => p.streamId),
+    batch.map((p) => p.fromRevision),
+    claimCallers,
+    scopes,
+    keys,
+  ]);
+  const events = batch.map((): RecordedEvent[] => []);
+  const owners = batch.map(() => new Map<string, string>());
+  for (const row of rows) {
+    const i = Number(row.i) - 1;
+    if (row.claim_scope !== null) owners[i]!.set(`${row.claim_scope}\n${row.claim_key}`, row.claim_owner!);
+    else events[i]!.push(toRecorded(row) as RecordedEvent);
+  }
+  batch.forEach((p, i) => {
+    events[i]!.sort((a, b) => a.revision - b.revision);
+    p.resolve({ events: events[i]!, owners: p.claims.map((c) => owners[i]!.get(`${c.scope}\n${c.key}`)) });
+  });
+}
 
 function toRecorded(row: EventRow): RawRecordedEvent {
   return upcastEvent({
@@ -136,6 +191,29 @@ export async function getPostgresEventStore(pool: PgPool, options: { now?: () =>
     flushing = false;
   };
 
+  // Login reads are grouped like appends: the first callers go at once; callers that arrive
+  // while MAX_READS_IN_FLIGHT grouped reads run share the next statement. Under load that is one
+  // round trip for dozens of logins instead of one each.
+  const reads: PendingRead[] = [];
+  let readsInFlight = 0;
+  const readNext = async (): Promise<void> => {
+    readsInFlight += 1;
+    try {
+      while (reads.length > 0) {
+        const batch = reads.splice(0, MAX_READ_BATCH);
+        try {
+          await runReadBatch(pool, batch);
+        } catch (error) {
+          // One caller's stream (say, an event no upcaster knows) must not fail the others.
+          if (batch.length === 1) batch[0]!.reject(error);
+          else for (const p of batch) await runReadBatch(pool, [p]).catch((e: unknown) => p.reject(e));
+        }
+      }
+    } finally {
+      readsInFlight -= 1;
+    }
+  };
+
   const readAll = async (after: number, maxCount: number): Promise<RawRecordedEvent[]> => {
     const { rows } = await pool.query<EventRow>(
       'SELECT position, event_id, stream_id, revision, type, data, metadata, recorded_at FROM jit_events WHERE position > $1 ORDER BY position LIMIT $2',
@@ -176,19 +254,11 @@ export async function getPostgresEventStore(pool: PgPool, options: { now?: () =>
       const { rows } = await pool.query<{ owner: string }>('SELECT owner FROM jit_claims WHERE scope = $1 AND key = $2', [scope, key]);
       return rows[0]?.owner;
     },
-    async readStreamWithClaims(streamId, opts) {
-      const { rows } = await pool.query<EventRow & { claim_scope: string | null; claim_key: string | null; claim_owner: string | null }>(
-        READ_STREAM_WITH_CLAIMS,
-        [streamId, opts.fromRevision ?? 0, opts.claims.map((c) => c.scope), opts.claims.map((c) => c.key)],
-      );
-      const owners = new Map<string, string>();
-      const events: RecordedEvent[] = [];
-      for (const row of rows) {
-        if (row.claim_scope !== null) owners.set(`${row.claim_scope}\n${row.claim_key}`, row.claim_owner!);
-        else events.push(toRecorded(row) as RecordedEvent);
-      }
-      events.sort((a, b) => a.revision - b.revision);
-      return { events, owners: opts.claims.map((c) => owners.get(`${c.scope}\n${c.key}`)) };
+    readStreamWithClaims(streamId, opts) {
+      return new Promise<StreamWithClaims>((resolve, reject) => {
+        reads.push({ streamId, fromRevision: opts.fromRevision ?? 0, claims: opts.claims, resolve, reject });
+        if (readsInFlight < MAX_READS_IN_FLIGHT) void readNext();
+      });
     },
     subscribeToAll({ after, handler, batchSize, onError }) {
       return startPollingSubscription({
