@@ -92,19 +92,33 @@ async function insertBaseline(url: string, connections: number, seconds: number)
   }
 }
 
-/** Mean login handling and event-store append time from the service's own /metrics histograms. */
-async function timeBreakdown(url: string): Promise<string> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/** Mean login handling and event-store append time, and the pipeline delays, from the services' own /metrics. */
+async function timeBreakdown(urls: readonly string[]): Promise<string> {
+  const text = (await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()))).join('\n');
+  const lines = text.split('\n');
   const total = (name: string) => {
     let sum = 0;
-    for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    for (const line of lines) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
     return sum;
   };
   const mean = (histogram: string) => {
     const count = total(`${histogram}_count`);
     return count === 0 ? 'n/a' : `${((total(`${histogram}_sum`) / count) * 1000).toFixed(1)} ms over ${count}`;
   };
-  return `login handling ${mean('jit_login_duration_seconds')}, append ${mean('jit_event_store_append_seconds')}, HTTP ${mean('jit_http_request_duration_seconds')}`;
+  /** The upper bound of the bucket that holds the p-th percentile (Prometheus histograms only know buckets). */
+  const bucketPercentile = (histogram: string, p: number) => {
+    const buckets = lines
+      .filter((line) => line.startsWith(`${histogram}_bucket{`))
+      .map((line) => ({ le: Number(/le="([^"]+)"/.exec(line)![1]), count: Number(line.slice(line.lastIndexOf(' ') + 1)) }));
+    const count = total(`${histogram}_count`);
+    const bound = buckets.find((b) => b.count >= (p / 100) * count)?.le;
+    return bound === undefined || count === 0 ? 'n/a' : `≤ ${bound * 1000} ms`;
+  };
+  const delay = (histogram: string) => `${mean(histogram)}, p99 ${bucketPercentile(histogram, 99)}`;
+  return [
+    `login handling ${mean('jit_login_duration_seconds')}, append ${mean('jit_event_store_append_seconds')}, HTTP ${mean('jit_http_request_duration_seconds')}`,
+    `recorded → Kafka ack ${delay('jit_relay_publish_delay_seconds')}; recorded → read model ${delay('jit_projection_delay_seconds')}`,
+  ].join('; ');
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -255,7 +269,7 @@ export async function ingestBenchmark(settings: IngestSettings): Promise<BenchRe
       });
       sampling = false;
       await samplers;
-      log(`ingest: where the time went (service metrics, means): ${await timeBreakdown(server.url)}`);
+      log(`ingest: where the time went (service metrics, means): ${await timeBreakdown(servers.map((s) => s.url))}`);
       log(`ingest: ${result.requestsPerSecond.toFixed(0)} logins/s (${JSON.stringify(outcomes)}), p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.errors} errors, ${result.non2xx} non-2xx`);
       if (result.errors + result.non2xx > 0) throw new Error('the ingest benchmark saw failed logins');
       const sorted = [...visibility].sort((a, b) => a - b);

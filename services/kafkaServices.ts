@@ -2,6 +2,7 @@
  * The Kafka side of a process (JIT_KAFKA_BROKERS set): topics, the relay, the Kafka projector and
  * the login consumer, each started only when this process runs that service.
  */
+import type { RawRecordedEvent } from '../events/envelope.js';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Backends } from './backends.js';
@@ -43,6 +44,9 @@ export async function startKafkaServices(
     newId: () => string;
     recordLogin?: LoginHandlerDeps['recordLogin'];
     observeLogin?: LoginHandlerDeps['observeLogin'];
+    /** Pipeline-delay metrics: batches Kafka acknowledged to the relay, batches the projector committed. */
+    onPublished?: (events: readonly RawRecordedEvent[]) => void;
+    onProjected?: (events: readonly RawRecordedEvent[]) => void;
   },
 ): Promise<KafkaServices> {
   const brokers = config.kafkaBrokers ?? [];
@@ -64,12 +68,21 @@ export async function startKafkaServices(
           store: backends.store,
           checkpoints: backends.checkpoints,
           logger: deps.logger,
+          ...(deps.onPublished ? { onPublished: deps.onPublished } : {}),
           ...(pool ? { leadership: (signal: AbortSignal) => acquireLeadership(pool, RELAY_LOCK, { signal }) } : {}),
         })
       : undefined;
     if (relay) closers.push(() => relay.stop());
     const projector = config.services.has('projections')
-      ? await startKafkaProjector({ kafka, topics, readModel: backends.readModel, parking: backends.parking, logger: deps.logger, groupId: projectionsGroupId(config.kafkaTopicPrefix) })
+      ? await startKafkaProjector({
+          kafka,
+          topics,
+          readModel: backends.readModel,
+          parking: backends.parking,
+          logger: deps.logger,
+          groupId: projectionsGroupId(config.kafkaTopicPrefix),
+          ...(deps.onProjected ? { onApplied: deps.onProjected } : {}),
+        })
       : undefined;
     if (projector) closers.push(() => projector.stop());
     const logins = config.services.has('provisioning')

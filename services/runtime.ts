@@ -2,6 +2,7 @@
  * Composition root: builds the event store, read model, IdP registry and projector that the
  * configuration asks for, and closes them in reverse order.
  */
+import type { RawRecordedEvent } from '../events/envelope.js';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { IdpInput, LoginSucceeded } from '../schemas/types.gen.js';
@@ -17,7 +18,7 @@ import { openBackends, type Backends } from './backends.js';
 import { startKafkaServices, type KafkaServices } from './kafkaServices.js';
 import type { ReadModel } from './projections/readModel.js';
 import type { OneTimeTokens } from './shared/oneTimeTokens/oneTimeTokens.js';
-import { createMetrics, registerScrapeGauges, type JitMetrics } from './shared/metrics/metrics.js';
+import { createMetrics, observeDelays, registerScrapeGauges, type JitMetrics } from './shared/metrics/metrics.js';
 import { lagProbes, type LagProbes } from './shared/metrics/lag.js';
 import { timedEventStore } from './shared/metrics/timedEventStore.js';
 import { loginTelemetry, type LoginObserver } from './provisioning/login/loginTelemetry.js';
@@ -91,7 +92,9 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     const onError = (scope: string) => (error: unknown) => logger.error({ err: error }, `${scope} failed; retrying`);
     const registry = await startIdpRegistry(store, { onError: onError('IdP registry') });
     closers.push(() => registry.stop());
-    const projector = config.services.has('projections') && !config.kafkaBrokers ? await startStoreProjector({ store, readModel, onError: onError('projection') }) : undefined;
+    const onProjected = (events: readonly RawRecordedEvent[]) => observeDelays(metrics.projectionDelay, events);
+    const onPublished = (events: readonly RawRecordedEvent[]) => observeDelays(metrics.publishDelay, events);
+    const projector = config.services.has('projections') && !config.kafkaBrokers ? await startStoreProjector({ store, readModel, onError: onError('projection'), onApplied: onProjected }) : undefined;
     if (projector) closers.push(() => projector.stop());
     const sessionSecret = config.sessionSecret ?? (await backends.sharedSecret('session-secret'));
     const now = overrides.now ?? (() => new Date());
@@ -105,7 +108,7 @@ export async function startRuntime(config: Config, logger: Logger, overrides: Ru
     const purgeTimer = setInterval(purge, 3_600_000).unref();
     closers.push(() => clearInterval(purgeTimer));
     const observeLogin = loginTelemetry({ metrics, logger, knownIdp: (idpId) => registry.get(idpId) !== undefined });
-    const kafka = config.kafkaBrokers ? await startKafkaServices(config, { ...backends, store }, { logger, registry, now, newId: ids, recordLogin, observeLogin }) : undefined;
+    const kafka = config.kafkaBrokers ? await startKafkaServices(config, { ...backends, store }, { logger, registry, now, newId: ids, recordLogin, observeLogin, onPublished, onProjected }) : undefined;
     if (kafka) closers.push(() => kafka.close());
     const probes = lagProbes({
       store,

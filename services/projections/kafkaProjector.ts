@@ -32,6 +32,8 @@ export async function startKafkaProjector(deps: {
   parking: ParkingLot;
   logger: Logger;
   groupId: string;
+  /** Told of the events of each batch once the read model committed them (the projection-delay metric). */
+  onApplied?: (events: readonly RawRecordedEvent[]) => void;
 }): Promise<KafkaProjector> {
   const logger = deps.logger.child({ component: 'kafka-projector' });
   const processed = new Map<number, string>();
@@ -75,6 +77,7 @@ export async function startKafkaProjector(deps: {
       const last = batch.messages.at(-1)!;
       const next = Number(last.offset) + 1;
       await deps.readModel.applyEvents(events, `kafka:${batch.topic}:${batch.partition}`, next);
+      deps.onApplied?.(events);
       resolveOffset(last.offset);
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(next) }] }] });
       processed.set(batch.partition, String(next));

@@ -2,6 +2,7 @@
  * In-process projection (embedded mode, or PostgreSQL without Kafka): follows the event store's
  * log from the read model's checkpoint and applies it in batches.
  */
+import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { EventStore, Subscription } from '../shared/eventStore/eventStore.js';
 import { LIVE_PROJECTION, type ReadModel } from './readModel.js';
 
@@ -19,6 +20,8 @@ export async function startStoreProjector(options: {
   projection?: string;
   batchSize?: number;
   onError?: (error: unknown) => void;
+  /** Told of each batch once the read model committed it (the projection-delay metric). */
+  onApplied?: (events: readonly RawRecordedEvent[]) => void;
 }): Promise<Projector> {
   const projection = options.projection ?? LIVE_PROJECTION;
   const after = await options.readModel.checkpoint(projection);
@@ -29,6 +32,7 @@ export async function startStoreProjector(options: {
     batchSize: options.batchSize ?? 500,
     handler: async (batch) => {
       await options.readModel.applyEvents(batch, projection);
+      options.onApplied?.(batch);
       applied = batch.at(-1)?.position ?? applied;
       for (const waiter of waiters) {
         if (waiter.position <= applied) {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { CheckpointStore } from '../shared/checkpoints/checkpointStore.js';
 import type { EventStore, Subscription } from '../shared/eventStore/eventStore.js';
 import { isUserEventType } from '../../events/catalogue.js';
+import type { RawRecordedEvent } from '../../events/envelope.js';
 import { toKafkaMessage } from '../shared/kafka/cloudEvents.js';
 import type { Topics } from '../shared/kafka/kafkaClient.js';
 
@@ -85,6 +86,8 @@ export async function startRelay(deps: {
   leadership?: RelayLeadership;
   batchSize?: number;
   producerConfig?: ProducerConfig;
+  /** Told of each batch once Kafka acknowledged it (the publish-delay metric). */
+  onPublished?: (events: readonly RawRecordedEvent[]) => void;
 }): Promise<Relay> {
   const config = deps.producerConfig ?? RELAY_PRODUCER_CONFIG;
   assertIdempotentProducer(config);
@@ -104,6 +107,7 @@ export async function startRelay(deps: {
         // IdP configuration events stay internal: jit.users.v1 carries user events only.
         const messages = batch.filter((event) => isUserEventType(event.type)).map(toKafkaMessage);
         await sendInOrder(producer, deps.topics.users, messages);
+        deps.onPublished?.(batch);
         const last = batch.at(-1)!.position;
         await deps.checkpoints.set(RELAY_CHECKPOINT, last);
         published = last;

@@ -38,6 +38,13 @@ t.test('relay and projection lag from Kafka; readyz turns 503 beyond JIT_PROJECT
   await login(test, 'alice');
   await login(test, 'bob');
   await waitUntil(async () => (await metric(test, 'jit_relay_lag_events')) === 0 && (await metric(test, 'jit_projection_lag_events')) === 0, 30_000, 'relay and projections to catch up');
+  // Two first logins of two events each (the IdP event stays internal but passes the relay too).
+  t.equal(await metric(test, 'jit_relay_publish_delay_seconds_count'), 5, 'Kafka acknowledged five events, each with its delay');
+  await waitUntil(async () => (await metric(test, 'jit_projection_delay_seconds_count')) === 4, 30_000, 'the projection delay of the four user events');
+  for (const name of ['jit_relay_publish_delay_seconds_sum', 'jit_projection_delay_seconds_sum']) {
+    const sum = (await metric(test, name))!;
+    t.ok(sum > 0 && sum < 150, `${name}: seconds since the events were recorded (${sum})`);
+  }
   const caughtUp = await readyz(test);
   t.equal(caughtUp.status, 200);
   t.same(caughtUp.body.checks, { 'event-store': { ok: true }, kafka: { ok: true }, projection: { ok: true, detail: 'lag 0 events' } });

@@ -11,6 +11,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 const LOGIN_BUCKETS = [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const HTTP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds from an event's commit to a later stage: milliseconds when live, minutes while catching up. */
+const DELAY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 export type LoginLabel = 'outcome' | 'reason' | 'idp';
 export type HttpLabel = 'method' | 'route' | 'status';
@@ -23,7 +25,16 @@ export type JitMetrics = Readonly<{
   appendDuration: Histogram<'backend'>;
   httpRequests: Counter<HttpLabel>;
   httpDuration: Histogram<HttpLabel>;
+  /** Events the relay got acknowledged by Kafka: seconds since each was recorded. */
+  publishDelay: Histogram<never>;
+  /** Events committed to the read model: seconds since each was recorded. */
+  projectionDelay: Histogram<never>;
 }>;
+
+/** Seconds from an event's recordedAt (the appending process's clock) until `now`; never negative. */
+export function secondsSince(recordedAt: string, now = Date.now()): number {
+  return Math.max(0, (now - Date.parse(recordedAt)) / 1000);
+}
 
 export function createMetrics(): JitMetrics {
   const registry = new Registry();
@@ -63,7 +74,25 @@ export function createMetrics(): JitMetrics {
       buckets: HTTP_BUCKETS,
       registers: [registry],
     }),
+    publishDelay: new Histogram({
+      name: 'jit_relay_publish_delay_seconds',
+      help: 'Time from an event being recorded in the store until Kafka acknowledged it to the relay (jit.users.v1), per event',
+      buckets: DELAY_BUCKETS,
+      registers: [registry],
+    }),
+    projectionDelay: new Histogram({
+      name: 'jit_projection_delay_seconds',
+      help: 'Time from an event being recorded in the store until the read model committed it (what jit-users serves), per event',
+      buckets: DELAY_BUCKETS,
+      registers: [registry],
+    }),
   };
+}
+
+/** Observes, for every event of a batch that just reached a stage, the seconds since it was recorded. */
+export function observeDelays(histogram: Histogram<never>, events: readonly { recordedAt: string }[]): void {
+  const now = Date.now();
+  for (const event of events) histogram.observe(secondsSince(event.recordedAt, now));
 }
 
 /** Probes read at scrape time; a probe that is absent has no gauge, one that fails reports NaN. */
