@@ -51,7 +51,9 @@ export async function startKafkaProjector(deps: {
   const running = consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 3,
+    // Every partition of jit.users.v1 (6 as ensureTopics creates it) at once: each batch is its own
+    // read-model transaction on other users' rows, and a fetch's batches need not wait for each other.
+    partitionsConsumedConcurrently: 6,
     eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const events: RawRecordedEvent[] = [];

@@ -4,6 +4,7 @@
  * A table suffix gives an independent model; replay builds one and renames it over the live one.
  */
 import { Readable } from 'node:stream';
+import { escapeLiteral, type QueryResult } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
@@ -269,6 +270,13 @@ function rowsOf(touched: ReadonlyMap<string, ProjectedUser>) {
   return { users, groups, identities };
 }
 
+/** A text[] literal for SQL text: every element double-quoted inside the array, the whole an escaped string. */
+function arrayLiteral(values: readonly string[]): string {
+  return escapeLiteral(`{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+}
+
+type StoredUserRow = { user_id: string; state: unknown; position: number };
+
 /** A user id as findUser accepts it (any case). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -367,10 +375,12 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
     await client.query(NOTIFY_CHANGED);
   };
 
+  const loadUsersSql = (userIds: readonly string[]) => `SELECT user_id, state, position FROM ${t.users} WHERE user_id = ANY(${arrayLiteral(userIds)}::uuid[])`;
+
   const loadUsersWith = async (client: PgClient | PgPool, userIds: readonly string[]) => {
     const stored = new Map<string, ProjectedUser>();
     if (userIds.length === 0) return stored;
-    const { rows } = await client.query<{ user_id: string; state: unknown; position: number }>(
+    const { rows } = await client.query<StoredUserRow>(
       `SELECT user_id, state, position FROM ${t.users} WHERE user_id = ANY($1::uuid[])`,
       [userIds],
     );
@@ -378,49 +388,93 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
     return stored;
   };
 
-  const saveUsersWith = async (client: PgClient, touched: ReadonlyMap<string, ProjectedUser>) => {
+  /**
+   * The statements that write users and a checkpoint, as SQL text with every value an escaped
+   * literal: the hot path (applyEvents) sends them with its COMMIT in one round trip (simple
+   * query protocol), instead of one round trip per statement.
+   */
+  const saveUsersSql = (touched: ReadonlyMap<string, ProjectedUser>): string[] => {
     const { users, groups, identities } = rowsOf(touched);
-    if (users.length === 0) return;
-    const ids = (users as { user_id: string }[]).map((u) => u.user_id);
-    await client.query(
-      `INSERT INTO ${t.users} SELECT * FROM jsonb_populate_recordset(NULL::${t.users}, $1::jsonb)
+    if (users.length === 0) return [];
+    const ids = arrayLiteral((users as { user_id: string }[]).map((u) => u.user_id));
+    const statements = [
+      `INSERT INTO ${t.users} SELECT * FROM jsonb_populate_recordset(NULL::${t.users}, ${escapeLiteral(JSON.stringify(users))}::jsonb)
        ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, username_key = EXCLUDED.username_key,
          display_name = EXCLUDED.display_name, email = EXCLUDED.email, active = EXCLUDED.active, idp_id = EXCLUDED.idp_id,
          subject = EXCLUDED.subject, provisioned_at = EXCLUDED.provisioned_at, last_login_at = EXCLUDED.last_login_at,
          deactivated_at = EXCLUDED.deactivated_at, search_text = EXCLUDED.search_text, position = EXCLUDED.position,
          state = EXCLUDED.state`,
-      [JSON.stringify(users)],
-    );
-    await client.query(`DELETE FROM ${t.groups} WHERE user_id = ANY($1::uuid[])`, [ids]);
-    if (groups.length > 0) {
-      await client.query(`INSERT INTO ${t.groups} SELECT * FROM jsonb_populate_recordset(NULL::${t.groups}, $1::jsonb)`, [JSON.stringify(groups)]);
-    }
-    await client.query(`DELETE FROM ${t.identities} WHERE user_id = ANY($1::uuid[])`, [ids]);
+      `DELETE FROM ${t.groups} WHERE user_id = ANY(${ids}::uuid[])`,
+    ];
+    if (groups.length > 0) statements.push(`INSERT INTO ${t.groups} SELECT * FROM jsonb_populate_recordset(NULL::${t.groups}, ${escapeLiteral(JSON.stringify(groups))}::jsonb)`);
+    statements.push(`DELETE FROM ${t.identities} WHERE user_id = ANY(${ids}::uuid[])`);
     if (identities.length > 0) {
-      await client.query(
-        `INSERT INTO ${t.identities} SELECT * FROM jsonb_populate_recordset(NULL::${t.identities}, $1::jsonb)
+      statements.push(
+        `INSERT INTO ${t.identities} SELECT * FROM jsonb_populate_recordset(NULL::${t.identities}, ${escapeLiteral(JSON.stringify(identities))}::jsonb)
          ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, linked_at = EXCLUDED.linked_at`,
-        [JSON.stringify(identities)],
       );
     }
+    return statements;
+  };
+
+  const saveCheckpointSql = (projection: string, position: number, max = false): string[] => {
+    if (!Number.isSafeInteger(position)) throw new Error(`checkpoint position ${position} is no integer`);
+    return [
+      `INSERT INTO ${t.checkpoints} (name, position) VALUES (${escapeLiteral(projection)}, ${position})
+       ON CONFLICT (name) DO UPDATE SET position = ${max ? `GREATEST(${t.checkpoints}.position, EXCLUDED.position)` : 'EXCLUDED.position'}`,
+      ...(suffix === '' ? [NOTIFY_CHANGED] : []),
+    ];
+  };
+
+  const touchedUserIds = (events: readonly RawRecordedEvent[]) => [...new Set(events.filter((e) => e.streamId.startsWith('user-')).map((e) => e.streamId.slice(5)))];
+
+  /** The statements of one applied batch, given the stored users it touches. */
+  const applySql = (events: readonly RawRecordedEvent[], stored: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint?: number): string[] => [
+    ...saveUsersSql(projectUsers(events, (id) => stored.get(id))),
+    ...(checkpoint !== undefined ? saveCheckpointSql(projection, checkpoint) : saveCheckpointSql(projection, events.at(-1)!.position, true)),
+  ];
+
+  const saveUsersWith = async (client: PgClient, touched: ReadonlyMap<string, ProjectedUser>) => {
+    const statements = saveUsersSql(touched);
+    if (statements.length > 0) await client.query(statements.join(';\n'));
   };
 
   const saveCheckpointWith = async (client: PgClient, projection: string, position: number, max = false) => {
-    await client.query(
-      `INSERT INTO ${t.checkpoints} (name, position) VALUES ($1, $2)
-       ON CONFLICT (name) DO UPDATE SET position = ${max ? `GREATEST(${t.checkpoints}.position, EXCLUDED.position)` : 'EXCLUDED.position'}`,
-      [projection, position],
-    );
-    if (suffix === '') await changingLive(client);
+    if (suffix === '') writes.changed.add(client);
+    await client.query(saveCheckpointSql(projection, position, max).join(';\n'));
   };
 
   const applyEventsWith = async (client: PgClient, events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
     if (events.length === 0 && checkpoint === undefined) return;
-    const userIds = [...new Set(events.filter((e) => e.streamId.startsWith('user-')).map((e) => e.streamId.slice(5)))];
-    const stored = await loadUsersWith(client, userIds);
-    await saveUsersWith(client, projectUsers(events, (id) => stored.get(id)));
-    if (checkpoint !== undefined) await saveCheckpointWith(client, projection, checkpoint);
-    else await saveCheckpointWith(client, projection, events.at(-1)!.position, true);
+    if (suffix === '') writes.changed.add(client);
+    const stored = await loadUsersWith(client, touchedUserIds(events));
+    await client.query(applySql(events, stored, projection, checkpoint).join(';\n'));
+  };
+
+  /**
+   * applyEvents in two round trips: BEGIN with the read of the touched users, then every write
+   * with the COMMIT (one, when the batch touches no user).
+   */
+  const applyEvents = async (events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
+    if (events.length === 0 && checkpoint === undefined) return;
+    const client = await pool.connect();
+    try {
+      if (suffix === '') writes.changed.add(client);
+      const userIds = touchedUserIds(events);
+      const stored = new Map<string, ProjectedUser>();
+      let begin = ['BEGIN'];
+      if (userIds.length > 0) {
+        const results = (await client.query(`BEGIN; ${loadUsersSql(userIds)}`)) as unknown as QueryResult<StoredUserRow>[];
+        for (const row of results[1]!.rows) stored.set(row.user_id, { state: stateFromParsedJson(row.state), position: row.position });
+        begin = [];
+      }
+      await client.query([...begin, ...applySql(events, stored, projection, checkpoint), 'COMMIT'].join(';\n'));
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   };
 
   // Counting and seeking cost a scan of every matching row: their answers are kept per version
@@ -460,9 +514,7 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
     saveUsersWith,
     saveCheckpointWith,
     applyEventsWith,
-    async applyEvents(events, projection, checkpoint) {
-      if (events.length > 0 || checkpoint !== undefined) await inTransaction(pool, (client) => applyEventsWith(client, events, projection, checkpoint));
-    },
+    applyEvents,
     async checkpoint(projection) {
       const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${t.checkpoints} WHERE name = $1`, [projection]);
       return rows[0]?.position ?? 0;

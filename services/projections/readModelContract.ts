@@ -154,6 +154,27 @@ export function testReadModelContract(t: Test, name: string, factory: ReadModelF
     t.equal(({} as Record<string, unknown>)['grants'], undefined, 'Object.prototype untouched');
   });
 
+  withModel('stores text with quotes, backslashes, dollar quotes, separators and astral characters exactly', async (t, model) => {
+    const b = logBuilder();
+    const hostile = [`o'brien`, 'back\\slash', 'dq"uote', '$$dollar$$', 'semi;colon -- comment', 'brace{a,b}', 'new\nline', 'tab\there', '😀 emoji', "'); DROP TABLE jit_users; --"];
+    const ids = hostile.map((name, i) => b.provision(name, { groups: [name, `g${i}`], email: `${name}@example.com` }));
+    await model.applyEvents(b.log.slice(0, 4), `proj'ection\\"x`);
+    await model.applyEvents(b.log.slice(4), `proj'ection\\"x`);
+    t.equal(await model.checkpoint(`proj'ection\\"x`), b.log.length, 'a projection name with quotes and backslashes keeps its checkpoint');
+    for (const [i, name] of hostile.entries()) {
+      const user = await model.findUser(name);
+      t.equal(user?.userId, ids[i], `${JSON.stringify(name)} found by username`);
+      t.equal(user?.displayName, `${name} display`);
+      t.equal(user?.email, `${name}@example.com`);
+      t.same(Object.values(user?.groups ?? {}).map((m) => m.name).sort(), [name, `g${i}`].sort(), `${JSON.stringify(name)}: groups`);
+    }
+    const page = await model.listUsers(query({ withGroups: true, limit: 100 }));
+    t.equal(page.total, hostile.length, 'every user listed, no table dropped');
+    t.same(new Set(page.users.map((u) => u.username)), new Set(hostile));
+    const byGroup = await model.listUsers(query({ group: '$$dollar$$' }));
+    t.same(byGroup.users.map((u) => u.username), ['$$dollar$$']);
+  });
+
   withModel('q compares in one Unicode form (NFKC, lower case)', async (t, model) => {
     const b = logBuilder();
     b.provision('jose', { email: 'ＪＯＳＥ@example.com' });
