@@ -18,7 +18,7 @@ import { getPostgresCheckpointStore, getSqliteCheckpointStore, type CheckpointSt
 import { getPostgresParkingLot, getSqliteParkingLot, type ParkingLot } from './shared/parking/parkingLot.js';
 import { getPostgresLoginSnapshots, getSqliteLoginSnapshots, type LoginSnapshots } from './shared/loginSnapshots/loginSnapshots.js';
 import { getPostgresReadModel, type PostgresReadModel } from './projections/postgresReadModel.js';
-import { replayPostgresReadModel, replaySqliteReadModel } from './projections/replay.js';
+import { replayPostgresReadModel, replaySqliteReadModelInWorker } from './projections/replay.js';
 import { getSqliteReadModel } from './projections/sqliteReadModel.js';
 
 export type Backends = Readonly<{
@@ -80,7 +80,7 @@ export async function openBackends(config: Config, options: { now?: () => Date }
     parking: getSqliteParkingLot(db),
     loginSnapshots: getSqliteLoginSnapshots(db),
     sharedSecret: async (name) => loadOrCreateSecret(config.dataDir, name).value,
-    replay: (onProgress) => replaySqliteReadModel(db, store, onProgress),
+    replay: (onProgress) => replaySqliteReadModelInWorker(db, store, onProgress),
     async close() {
       await store.close();
       db.close();

@@ -6,6 +6,9 @@
  * over an earlier model, and for an empty log.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { UserEvent } from '../../events/catalogue.js';
 import type { RawRecordedEvent } from '../../events/envelope.js';
@@ -14,11 +17,12 @@ import { createTestDatabase } from '../../test/support/postgres.js';
 import { seededRandom, testSeed } from '../../test/support/loginStream.js';
 import type { EventStore } from '../shared/eventStore/eventStore.js';
 import { getPostgresEventStore } from '../shared/eventStore/postgresEventStore.js';
+import { getSqliteEventStore } from '../shared/eventStore/sqliteEventStore.js';
 import { createPgPool, type PgPool } from '../shared/postgres/database.js';
 import { openSqliteDatabase, type SqliteDatabase } from '../shared/sqlite/database.js';
 import { getPostgresReadModel, postgresReadModelTables } from './postgresReadModel.js';
 import { LIVE_PROJECTION } from './readModel.js';
-import { replayPostgresReadModel, replaySqliteReadModel, type ReplayOptions } from './replay.js';
+import { replayPostgresReadModel, replaySqliteReadModel, replaySqliteReadModelInWorker, type ReplayOptions } from './replay.js';
 import { getSqliteReadModel, sqliteReadModelTables } from './sqliteReadModel.js';
 
 const seed = testSeed();
@@ -227,6 +231,56 @@ t.test('SQLite', async (t) => {
     await replaySqliteReadModel(db, arrayStore(first.log), () => undefined, { maxCachedUsers: 20 });
     const reference = getSqliteReadModel(db, { suffix: '_reference' });
     await reference.applyEvents(first.log, LIVE_PROJECTION);
+    t.strictSame(asJson(sqliteRows(db, sqliteReadModelTables(''))), asJson(sqliteRows(db, sqliteReadModelTables('_reference'))), 'the live model equals the projection of the log');
+  });
+
+  t.test('jit replay: on a worker thread with its own connection to the database file', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-replay-worker-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const db = openSqliteDatabase({ dataDir: dir });
+    t.teardown(() => db.close());
+    const store = getSqliteEventStore(db);
+    const live = getSqliteReadModel(db);
+    const insert = db.prepare('INSERT INTO events (position, event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const write = db.transaction((events: readonly RawRecordedEvent[]) => {
+      for (const e of events) insert.run(e.position, e.eventId, e.streamId, e.revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt);
+    });
+    const log = randomLog(seededRandom(seed + 3));
+    log.grow(1200);
+    write(log.log);
+    const progress: [number, number][] = [];
+    const result = await replaySqliteReadModelInWorker(db, store, (done, total) => progress.push([done, total]), { batchSize: 100, maxCachedUsers: 50 });
+    t.equal(result.events, log.log.length, 'replayed up to the head');
+    checkProgress(t, progress, log.log.length);
+    t.ok(progress.length > 10, 'progress reported batch by batch');
+    const reference = getSqliteReadModel(db, { suffix: '_reference' });
+    await reference.applyEvents(log.log, LIVE_PROJECTION);
+    const replayed = sqliteRows(db, sqliteReadModelTables(''));
+    t.strictSame(asJson(replayed), asJson(sqliteRows(db, sqliteReadModelTables('_reference'))), 'the live model equals the projection of the log');
+    t.equal(await live.checkpoint(LIVE_PROJECTION), log.log.length, 'the live checkpoint is the head');
+    t.ok((await live.findUser((replayed.users[0] as { user_id: string }).user_id)) !== undefined, "this connection's live model reads the swapped-in tables");
+
+    // An event the worker cannot read: its error reaches the caller, and the live model stays as it was.
+    const before = asJson(sqliteRows(db, sqliteReadModelTables('')));
+    const head = log.log.length;
+    log.grow(50);
+    write(log.log.slice(head));
+    db.prepare("UPDATE events SET data = '{not json' WHERE position = ?").run(head + 10);
+    await t.rejects(replaySqliteReadModelInWorker(db, store, () => undefined), SyntaxError, 'the worker\'s error');
+    t.strictSame(asJson(sqliteRows(db, sqliteReadModelTables(''))), before, 'the live model is untouched');
+    t.equal(await live.checkpoint(LIVE_PROJECTION), head, 'and so is its checkpoint');
+  });
+
+  t.test('jit replay on a database in memory: on this thread', async (t) => {
+    const db = openSqliteDatabase(':memory:');
+    t.teardown(() => db.close());
+    getSqliteReadModel(db);
+    const log = randomLog(seededRandom(seed + 4));
+    log.grow(300);
+    const result = await replaySqliteReadModelInWorker(db, arrayStore(log.log), () => undefined);
+    t.equal(result.events, log.log.length, 'replayed up to the head');
+    const reference = getSqliteReadModel(db, { suffix: '_reference' });
+    await reference.applyEvents(log.log, LIVE_PROJECTION);
     t.strictSame(asJson(sqliteRows(db, sqliteReadModelTables(''))), asJson(sqliteRows(db, sqliteReadModelTables('_reference'))), 'the live model equals the projection of the log');
   });
 

@@ -9,8 +9,10 @@
  * transactions on SQLite) and the indexes are built after; the catch-up under the lock then
  * upserts the users it changes. A log of more users than `maxCachedUsers` is bulk loaded when the
  * cache fills, and the rest of it takes the upsert path, with the cache emptied at each flush and
- * users re-read from the fresh tables when needed, so memory stays bounded.
+ * users re-read from the fresh tables when needed, so memory stays bounded. `jit replay` on SQLite
+ * runs on a worker thread whose young generation fits a batch (replaySqliteReadModelInWorker).
  */
+import { Worker } from 'node:worker_threads';
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { EventStore } from '../shared/eventStore/eventStore.js';
 import type { SqliteDatabase } from '../shared/sqlite/database.js';
@@ -160,6 +162,57 @@ export async function replaySqliteReadModel(
   } finally {
     db.pragma(`cache_size = ${cacheSize}`);
   }
+}
+
+/** What replaySqliteReadModelInWorker hands its worker (sqliteReplayWorker.ts). */
+export type SqliteReplayWorkerData = { file: string; options: ReplayOptions };
+export type SqliteReplayWorkerMessage = { type: 'progress'; done: number; total: number } | { type: 'done'; events: number };
+
+/**
+ * Young generation of the replay worker, in MiB. Replay keeps every folded user (old space) while
+ * it parses batch after batch of events that die young; with the default young generation a batch
+ * outlives a few scavenges, is promoted, and the old space's mark-compacts then walk every user
+ * again and again. Sized so that a batch dies where it was born.
+ */
+const REPLAY_YOUNG_GENERATION_MIB = 192;
+
+/** The worker's own module: this file's extension, so it runs from source (tsx, tests) and from dist/. */
+const WORKER_URL = new URL(`./sqliteReplayWorker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
+
+function startWorker(data: SqliteReplayWorkerData): Worker {
+  const options = { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: REPLAY_YOUNG_GENERATION_MIB } };
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, options);
+  // From source (tsx, tap): a worker inherits no loader (nor can it register one), so tsx loads its module.
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}))`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/**
+ * replaySqliteReadModel on a worker thread with its own connection to the database file (the
+ * `jit replay` command), with a young generation sized for replay (REPLAY_YOUNG_GENERATION_MIB):
+ * the worker reads the log with an event store of its own, so `store` must be the event store of
+ * `db`. The worker's errors reject the promise; its connection then closes with the replay's
+ * transaction rolled back, leaving the live model as it was. A database in memory is only visible
+ * to its own connection: it replays on this thread, with `store`.
+ */
+export async function replaySqliteReadModelInWorker(
+  db: SqliteDatabase,
+  store: EventStore,
+  onProgress: (done: number, total: number) => void,
+  options: ReplayOptions = {},
+): Promise<{ events: number }> {
+  if (db.memory) return replaySqliteReadModel(db, store, onProgress, options);
+  const data: SqliteReplayWorkerData = { file: db.name, options };
+  const worker = startWorker(data);
+  return new Promise((resolve, reject) => {
+    let result: { events: number } | undefined;
+    worker.on('message', (message: SqliteReplayWorkerMessage) => {
+      if (message.type === 'progress') onProgress(message.done, message.total);
+      else result = { events: message.events };
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (result ? resolve(result) : reject(new Error(`the replay worker exited with code ${code} before it finished`))));
+  });
 }
 
 async function replaySqlite(
