@@ -289,6 +289,10 @@ t.test('SQLite', async (t) => {
     t.teardown(() => db.close());
     const fresh = getSqliteReadModel(db, { suffix: '_replay', bulkLoad: true });
     fresh.bulkLoad(new Map(), LIVE_PROJECTION, 0);
+    const indexed = () => db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'jit_user_identities_replay_by_user'").all().length;
+    t.equal(indexed(), 0, 'identities are not indexed by user after the bulk load');
+    fresh.saveUsers(new Map(), LIVE_PROJECTION, 1);
+    t.equal(indexed(), 1, 'but before the first upsert');
     t.throws(() => fresh.bulkLoad(new Map(), LIVE_PROJECTION, 0), /only once/);
     t.throws(() => getSqliteReadModel(db).bulkLoad(new Map(), LIVE_PROJECTION, 0), /only a model opened with bulkLoad/);
     t.throws(() => getSqliteReadModel(db, { bulkLoad: true }), /live model cannot be bulk loaded/);

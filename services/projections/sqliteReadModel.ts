@@ -101,8 +101,8 @@ export type SqliteReadModel = ReadModel & {
   saveUsers(users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number): void;
   /**
    * Fills the empty tables of a model opened with `bulkLoad` (plain inserts, BULK_USERS users per
-   * transaction, the checkpoint in the last one), then indexes identities by user for later
-   * upserts; the other indexes are built under their live names by swapIntoLive. Once only.
+   * transaction, then the checkpoint). Identities are indexed by user before the first upsert that
+   * follows, if any; the other indexes are built under their live names by swapIntoLive. Once only.
    */
   bulkLoad(users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number): void;
   /** Replaces the live tables with this model's tables (replay): one transaction, no half-built model served. */
@@ -138,6 +138,12 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
     }).immediate();
   } else db.exec(createTablesSql(suffix));
   let bulkLoaded = !bulk;
+  /**
+   * A bulk-loaded model indexes identities by user (which upserts replace by user id) only in the
+   * transaction of an upsert (IF NOT EXISTS: once): swapIntoLive builds the live index anyway, and
+   * most replays never upsert after the bulk load.
+   */
+  const indexIdentities = bulk ? () => db.exec(identitiesByUserSql(suffix)) : () => undefined;
 
   const s = {
     state: db.prepare<[string], { state: string; position: number }>(`SELECT state, position FROM ${t.users} WHERE user_id = ?`),
@@ -239,11 +245,13 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
   };
 
   const saveUsers = db.transaction((users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number) => {
+    indexIdentities();
     for (const [userId, projected] of users) save(userId, projected);
     s.saveCheckpoint.run(projection, checkpoint);
   });
 
   const apply = db.transaction((events: readonly RawRecordedEvent[], projection: string, checkpoint: number | undefined) => {
+    indexIdentities();
     const touched = projectUsers(events, loadUser);
     for (const [userId, projected] of touched) save(userId, projected);
     if (checkpoint !== undefined) s.saveCheckpoint.run(projection, checkpoint);
@@ -304,10 +312,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
       const byKey = [...identities.values()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
       for (let i = 0; i < byId.length; i += BULK_USERS) insertUsers.immediate(byId.slice(i, i + BULK_USERS));
       for (let i = 0; i < byKey.length; i += BULK_USERS) insertIdentities.immediate(byKey.slice(i, i + BULK_USERS));
-      db.transaction(() => {
-        s.saveCheckpoint.run(projection, checkpoint);
-        db.exec(identitiesByUserSql(suffix));
-      }).immediate();
+      s.saveCheckpoint.run(projection, checkpoint);
     },
     swapIntoLive() {
       if (suffix === '') throw new Error('the live model cannot be swapped into itself');
