@@ -24,18 +24,20 @@ export async function startIdpRegistry(store: EventStore, options: { onError?: (
   let applied = 0;
   const waiters: { position: number; resolve: () => void }[] = [];
 
+  // Only the idp-* streams (through an index): a process starts without reading every user's events.
   const subscription: Subscription = store.subscribeToAll({
     after: 0,
     batchSize: 1000,
-    handler: (batch) => {
+    streamPrefix: 'idp-',
+    handler: (batch, upTo) => {
       for (const event of batch) {
         if (isIdpEvent(event)) {
           const id = event.streamId.slice('idp-'.length);
           const current = states.get(id)?.state ?? initialIdpState();
           states.set(id, { state: evolveIdp(current, event as unknown as IdpEvent & { recordedAt: string }), revision: event.revision });
         }
-        applied = event.position;
       }
+      applied = upTo;
       for (const waiter of waiters.filter((w) => w.position <= applied)) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve();

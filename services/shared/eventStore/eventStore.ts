@@ -38,12 +38,21 @@ export type ReadAllOptions = Readonly<{
   maxCount?: number;
 }>;
 
-export type EventBatchHandler = (events: readonly RawRecordedEvent[]) => Promise<void> | void;
+/** `upTo`: the log position the batch covers (the last event's, or beyond it when filtered by streamPrefix). */
+export type EventBatchHandler = (events: readonly RawRecordedEvent[], upTo: number) => Promise<void> | void;
 
 export type SubscribeOptions = Readonly<{
   after: number;
   handler: EventBatchHandler;
   batchSize?: number;
+  /**
+   * Only events of streams whose id starts with this (a category such as "idp-": lower-case
+   * letters and digits, then "-"). The log still counts as read up to the head: the handler is
+   * also called with no events and a larger `upTo` when only other streams moved, and position()
+   * follows. Read through an index where the adapter has one for the category, so a subscriber of
+   * a small category does not read the whole log.
+   */
+  streamPrefix?: string;
   /** Called with every failure of a read or of the handler; the batch is then retried. */
   onError?: (error: unknown) => void;
 }>;
@@ -51,7 +60,7 @@ export type SubscribeOptions = Readonly<{
 export interface Subscription {
   /** Resolves once the subscriber has processed everything that was in the store when it started. */
   readonly caughtUp: Promise<void>;
-  /** Position of the last event handed to the handler and processed without error. */
+  /** Log position the handler has processed without error (its last event's, or beyond when filtered). */
   position(): number;
   stop(): Promise<void>;
 }
@@ -75,6 +84,13 @@ export interface EventStore {
   /** Delivers the log from `after` on, in order and in batches, then every new event as it commits. */
   subscribeToAll(options: SubscribeOptions): Subscription;
   close(): Promise<void>;
+}
+
+const STREAM_PREFIX = /^[a-z][a-z0-9]*-$/;
+
+/** Rejects a streamPrefix that is not a plain category (it ends up in SQL text as a literal). */
+export function assertStreamPrefix(prefix: string): void {
+  if (!STREAM_PREFIX.test(prefix)) throw new Error(`streamPrefix must be lower-case letters and digits followed by "-", got ${JSON.stringify(prefix)}`);
 }
 
 export class WrongExpectedRevisionError extends Error {

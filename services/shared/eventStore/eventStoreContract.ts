@@ -212,6 +212,46 @@ export function testEventStoreContract(t: Test, name: string, factory: EventStor
     t.equal(seen.length, 7, 'nothing arrives after stop');
   });
 
+  withStore('subscribes to one stream category: only its events, in order, while the position covers the whole log', async (t, store) => {
+    t.throws(() => store.subscribeToAll({ after: 0, streamPrefix: "idp-' OR '1'='1", handler: () => undefined }), /streamPrefix/, 'a prefix is a plain word');
+    t.throws(() => store.subscribeToAll({ after: 0, streamPrefix: 'idp', handler: () => undefined }), /streamPrefix/);
+    const streams = ['user-1', 'idp-a', 'user-2', 'user-3', 'idp-b', 'idpx-c', 'user-4', 'idp-a'];
+    const revisions = new Map<string, number>();
+    for (const streamId of streams) {
+      const revision = revisions.get(streamId);
+      await store.appendToStream(streamId, [deactivated()], { expectedRevision: revision ?? 'no-stream' });
+      revisions.set(streamId, (revision ?? -1) + 1);
+    }
+    const seen: RawRecordedEvent[] = [];
+    const covered: number[] = [];
+    const subscription = store.subscribeToAll({
+      after: 0,
+      batchSize: 2,
+      streamPrefix: 'idp-',
+      handler: (batch, upTo) => {
+        seen.push(...batch);
+        covered.push(upTo);
+      },
+    });
+    t.teardown(() => subscription.stop());
+    await subscription.caughtUp;
+    t.same(seen.map((e) => [e.streamId, e.position]), [['idp-a', 2], ['idp-b', 5], ['idp-a', 8]], 'idp-* only (not idpx-*), in log order');
+    t.equal(subscription.position(), 8, 'caught up to the head');
+    t.same(covered, [5, 8], 'a full batch covers up to its last event, a short one up to the head');
+    await store.appendToStream('user-5', [deactivated()], { expectedRevision: 'no-stream' });
+    await waitFor(() => subscription.position() === 9);
+    t.equal(seen.length, 3, 'another category moved the position, and delivered nothing');
+    t.equal(covered.at(-1), 9);
+    await store.appendToStream('idp-c', [deactivated()], { expectedRevision: 'no-stream' });
+    await waitFor(() => seen.length === 4);
+    t.same(seen.at(-1)?.position, 10);
+    t.equal(subscription.position(), 10);
+    const from = store.subscribeToAll({ after: 5, streamPrefix: 'idp-', handler: (batch) => void seen.push(...batch) });
+    t.teardown(() => from.stop());
+    await from.caughtUp;
+    t.same(seen.slice(4).map((e) => e.position), [8, 10], 'from a position');
+  });
+
   withStore('subscribes: a failing handler is retried from the same position', async (t, store) => {
     await store.appendToStream('a', [deactivated(), deactivated(), deactivated()], { expectedRevision: 'no-stream' });
     const seen: number[] = [];

@@ -22,7 +22,7 @@ function fakeLog() {
     read: async (after: number, maxCount: number) => {
       const batch = events.filter((e) => e.position > after).slice(0, maxCount);
       reads.push({ after, returned: batch.length });
-      return batch;
+      return { events: batch, upTo: batch.at(-1)?.position ?? after };
     },
     wake: (listener: () => void) => {
       listeners.add(listener);

@@ -7,7 +7,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RawRecordedEvent } from '../../../events/envelope.js';
 import type { EventBatchHandler, Subscription } from './eventStore.js';
 
-export type LogReader = (after: number, maxCount: number) => Promise<RawRecordedEvent[]>;
+/** Events after a position, and the position the read covers (beyond the last event when filtered). */
+export type LogReader = (after: number, maxCount: number) => Promise<{ events: RawRecordedEvent[]; upTo: number }>;
+
+/** A reader of every event: it covers up to its last event. */
+export function unfiltered(read: (after: number, maxCount: number) => Promise<RawRecordedEvent[]>): LogReader {
+  return async (after, maxCount) => {
+    const events = await read(after, maxCount);
+    return { events, upTo: events.at(-1)?.position ?? after };
+  };
+}
 
 export type WakeSource = (listener: () => void) => () => void;
 
@@ -47,16 +56,16 @@ export function startPollingSubscription(options: {
     while (!stopped) {
       pendingWake = false;
       try {
-        const batch = await options.read(position, batchSize);
+        const { events, upTo } = await options.read(position, batchSize);
         if (stopped) break;
-        if (batch.length > 0) {
-          await options.handler(batch);
-          position = batch[batch.length - 1]!.position;
+        if (events.length > 0 || upTo > position) {
+          await options.handler(events, upTo);
+          position = upTo;
           failures = 0;
           // A full batch may have more behind it. A short one was everything committed when it was
           // read, and what commits later wakes us (pendingWake), so reading again at once would
           // only answer nothing: that empty read was half the statements of a busy subscriber.
-          if (batch.length >= batchSize) continue;
+          if (events.length >= batchSize) continue;
         }
         resolveCaughtUp();
         failures = 0;

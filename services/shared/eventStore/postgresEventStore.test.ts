@@ -127,3 +127,32 @@ t.test('postgres: a stream that cannot be read fails only its own caller in a gr
     else t.ok(result.status === 'fulfilled' && result.value.events.length === 1, `caller ${i} (good stream) gets its event`);
   });
 });
+
+t.test('postgres: a category subscription reads through the partial index of its streams', async (t) => {
+  const { pool, store, statements, close } = await recordedStore('category_reads');
+  t.teardown(close);
+  await store.appendToStream('idp-okta', [deactivated()], { expectedRevision: 'no-stream' });
+  await store.appendToStream('user-1', [deactivated()], { expectedRevision: 'no-stream' });
+  statements.length = 0;
+  const subscription = store.subscribeToAll({ after: 0, streamPrefix: 'idp-', handler: () => undefined });
+  await subscription.caughtUp;
+  await subscription.stop();
+  const read = statements.find((s) => s.text.includes('jit_log_head h'))!;
+  t.ok(read, 'the category read was sent');
+  const client = await pool.connect();
+  try {
+    await client.query('SET enable_seqscan = off');
+    const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${read.text}`, read.values);
+    const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
+    t.match(plan, /jit_events_idp_by_position/, 'the idp-* positions index');
+    const scans: string[] = [];
+    const walk = (node: { 'Node Type'?: string; 'Relation Name'?: string; Plans?: unknown[] }) => {
+      if (node['Node Type'] === 'Seq Scan') scans.push(node['Relation Name'] ?? '?');
+      for (const child of node.Plans ?? []) walk(child as typeof node);
+    };
+    walk((rows[0]!['QUERY PLAN'] as { Plan: Parameters<typeof walk>[0] }[])[0]!.Plan);
+    t.same(scans, ['jit_log_head'], 'no sequential scan but of the one-row head');
+  } finally {
+    client.release();
+  }
+});

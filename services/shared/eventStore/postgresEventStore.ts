@@ -15,13 +15,14 @@ import {
   DuplicateEventIdError,
   WrongExpectedRevisionError,
   assertAppendable,
+  assertStreamPrefix,
   type AppendOptions,
   type AppendResult,
   type ClaimKey,
   type EventStore,
   type StreamWithClaims,
 } from './eventStore.js';
-import { startPollingSubscription } from './pollingSubscription.js';
+import { startPollingSubscription, unfiltered } from './pollingSubscription.js';
 import { EVENT_STORE_MIGRATIONS } from './postgresSchema.js';
 import { listenForNotifications } from './postgresNotifications.js';
 
@@ -222,6 +223,23 @@ export async function getPostgresEventStore(pool: PgPool, options: { now?: () =>
     return rows.map(toRecorded);
   };
 
+  /**
+   * Events of one stream category after a position, with the head in the same snapshot: a short
+   * answer covers the log up to that head. The literal prefix matches the partial index of
+   * event-store-4-idp-positions for "idp-" (assertStreamPrefix keeps it a plain word).
+   */
+  const readCategory = async (prefix: string, after: number, maxCount: number): Promise<{ events: RawRecordedEvent[]; upTo: number }> => {
+    const { rows } = await pool.query<EventRow & { head: number }>(
+      `SELECT h.position AS head, e.* FROM jit_log_head h LEFT JOIN LATERAL (
+         SELECT position, event_id, stream_id, revision, type, data, metadata, recorded_at FROM jit_events
+          WHERE stream_id LIKE '${prefix}%' AND position > $1 ORDER BY position LIMIT $2) e ON TRUE`,
+      [after, maxCount],
+    );
+    const events = rows.filter((row) => row.position !== null).map(toRecorded);
+    const head = Number(rows[0]?.head ?? after);
+    return { events, upTo: events.length >= maxCount ? events.at(-1)!.position : Math.max(head, after, events.at(-1)?.position ?? after) };
+  };
+
   return {
     kind: 'postgres',
     appendToStream(streamId, events, opts) {
@@ -260,9 +278,10 @@ export async function getPostgresEventStore(pool: PgPool, options: { now?: () =>
         if (readsInFlight < MAX_READS_IN_FLIGHT) void readNext();
       });
     },
-    subscribeToAll({ after, handler, batchSize, onError }) {
+    subscribeToAll({ after, handler, batchSize, onError, streamPrefix }) {
+      if (streamPrefix !== undefined) assertStreamPrefix(streamPrefix);
       return startPollingSubscription({
-        read: readAll,
+        read: streamPrefix === undefined ? unfiltered(readAll) : (from, max) => readCategory(streamPrefix, from, max),
         wake: (listener) => {
           appended.on('append', listener);
           return () => appended.off('append', listener);

@@ -282,4 +282,10 @@ export const EVENT_STORE_MIGRATIONS = [
       $fn$;
     `,
   },
+  {
+    // The IdP registry of every process follows the idp-* streams only (subscribeToAll with
+    // streamPrefix "idp-"): through this index it reads the few IdP events instead of the whole log.
+    name: 'event-store-4-idp-positions',
+    sql: `CREATE INDEX jit_events_idp_by_position ON jit_events (position) WHERE stream_id LIKE 'idp-%';`,
+  },
 ];

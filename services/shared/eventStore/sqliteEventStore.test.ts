@@ -1,7 +1,7 @@
 import t from 'tap';
 import { openSqliteDatabase } from '../sqlite/database.js';
 import { testEventStoreContract } from './eventStoreContract.js';
-import { getSqliteEventStore } from './sqliteEventStore.js';
+import { categorySql, getSqliteEventStore } from './sqliteEventStore.js';
 
 testEventStoreContract(t, 'sqlite (file)', async () => {
   const dir = t.testdir();
@@ -27,4 +27,16 @@ t.test('migrations are idempotent: reopening a store keeps its events', async (t
   t.teardown(() => reopened.close());
   const again = getSqliteEventStore(reopened);
   t.equal(await again.headPosition(), 1);
+});
+
+t.test('the idp-* category is read through its partial index', async (t) => {
+  const db = openSqliteDatabase(':memory:');
+  t.teardown(() => db.close());
+  getSqliteEventStore(db);
+  const plan = db
+    .prepare<[number, number], { detail: string }>(`EXPLAIN QUERY PLAN ${categorySql('idp-')}`)
+    .all(0, 10)
+    .map((row) => row.detail)
+    .join('\n');
+  t.match(plan, /USING INDEX events_idp_by_position/, plan);
 });

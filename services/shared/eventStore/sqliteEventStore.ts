@@ -13,12 +13,13 @@ import {
   ClaimConflictError,
   DuplicateEventIdError,
   assertAppendable,
+  assertStreamPrefix,
   checkExpectedRevision,
   type AppendOptions,
   type AppendResult,
   type EventStore,
 } from './eventStore.js';
-import { startPollingSubscription } from './pollingSubscription.js';
+import { startPollingSubscription, unfiltered } from './pollingSubscription.js';
 
 const MIGRATIONS = [
   {
@@ -38,6 +39,11 @@ const MIGRATIONS = [
       CREATE TABLE streams (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL);
       CREATE TABLE claims (scope TEXT NOT NULL, key TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (scope, key));
     `,
+  },
+  {
+    // The IdP registry follows the idp-* streams only: this index spares it reading the whole log.
+    name: 'event-store-2-idp-positions',
+    sql: `CREATE INDEX events_idp_by_position ON events (position) WHERE substr(stream_id, 1, 4) = 'idp-';`,
   },
 ];
 
@@ -156,9 +162,20 @@ export function getSqliteEventStore(db: SqliteDatabase, options: { now?: () => D
       const events = statements.readStream.all(streamId, opts.fromRevision ?? 0, Number.MAX_SAFE_INTEGER).map((row) => toRecorded(row) as RecordedEvent);
       return { events, owners: opts.claims.map((c) => statements.claimOwner.get(c.scope, c.key)?.owner) };
     },
-    subscribeToAll({ after, handler, batchSize, onError }) {
+    subscribeToAll({ after, handler, batchSize, onError, streamPrefix }) {
+      if (streamPrefix !== undefined) assertStreamPrefix(streamPrefix);
+      const category =
+        streamPrefix === undefined
+          ? undefined
+          : db.prepare<[number, number], EventRow>(categorySql(streamPrefix));
+      // One read transaction: the head and the category's events from the same snapshot.
+      const readCategory = db.transaction((from: number, max: number) => {
+        const events = category!.all(from, max).map(toRecorded);
+        const head = statements.head.get()?.head ?? 0;
+        return { events, upTo: events.length >= max ? events.at(-1)!.position : Math.max(head, from, events.at(-1)?.position ?? from) };
+      });
       return startPollingSubscription({
-        read: async (from, max) => readAll(from, max),
+        read: category === undefined ? unfiltered(async (from, max) => readAll(from, max)) : async (from, max) => readCategory(from, max),
         wake: (listener) => {
           appended.on('append', listener);
           return () => appended.off('append', listener);
@@ -173,6 +190,12 @@ export function getSqliteEventStore(db: SqliteDatabase, options: { now?: () => D
       appended.removeAllListeners();
     },
   };
+}
+
+/** Events of one stream category after a position; for "idp-" it matches the partial index events_idp_by_position. */
+export function categorySql(prefix: string): string {
+  assertStreamPrefix(prefix);
+  return `SELECT * FROM events WHERE substr(stream_id, 1, ${prefix.length}) = '${prefix}' AND position > ? ORDER BY position LIMIT ?`;
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {
