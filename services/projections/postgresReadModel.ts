@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { escapeLiteral, type QueryResult } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
+import { checkout, migratePostgres, inTransaction, type PgClient, type PgPool } from '../shared/postgres/database.js';
 import { listenForNotifications } from '../shared/eventStore/postgresNotifications.js';
 import { groupKey, usernameKey } from '../provisioning/user/normalize.js';
 import type { RawRecordedEvent } from '../../events/envelope.js';
@@ -460,7 +460,7 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
    */
   const applyEvents = async (events: readonly RawRecordedEvent[], projection: string, checkpoint?: number) => {
     if (events.length === 0 && checkpoint === undefined) return;
-    const client = await pool.connect();
+    const client = await checkout(pool);
     try {
       if (suffix === '') writes.changed.add(client);
       const userIds = touchedUserIds(events);
@@ -583,7 +583,7 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
       if (bulkLoaded) throw new Error('only a model opened with bulkLoad, and only once');
       bulkLoaded = true;
       const withClient = async (work: (client: PgClient) => Promise<void>) => {
-        const client = await pool.connect();
+        const client = await checkout(pool);
         try {
           await work(client);
         } finally {

@@ -23,10 +23,29 @@ export function createPgPool(connectionString: string, options: { max?: number; 
   return pool;
 }
 
+/**
+ * A pooled client for several statements. While it is checked out the pool does not listen to its
+ * errors: a connection the server ends between two statements (a restart, a dropped database)
+ * would raise an uncaught 'error' and stop the process. Here it is ignored; the next statement on
+ * that client fails instead, and the caller's error handling takes over.
+ */
+export async function checkout(pool: PgPool): Promise<PgClient> {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  const release = client.release.bind(client);
+  client.release = (destroy?: boolean | Error) => {
+    client.off('error', ignore);
+    client.release = release;
+    release(destroy);
+  };
+  return client;
+}
+
 const MIGRATION_LOCK = 0x6a69746d; // "jitm"
 
 export async function migratePostgres(pool: PgPool, migrations: readonly { name: string; sql: string }[]): Promise<void> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -48,7 +67,7 @@ export async function migratePostgres(pool: PgPool, migrations: readonly { name:
 }
 
 export async function inTransaction<T>(pool: PgPool, work: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     await client.query('BEGIN');
     const result = await work(client);
