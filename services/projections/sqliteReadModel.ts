@@ -9,7 +9,7 @@ import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { ReadModel, UserListItem } from './readModel.js';
 import { listSql, searchText } from './userQuery.js';
 import type { ProvisionedUser } from '../provisioning/user/userState.js';
-import { projectUsers, stateFromJson, stateToJson, type ProjectedUser } from './userProjection.js';
+import { projectUsers, type ProjectedUser } from './userProjection.js';
 
 type UserRow = {
   user_id: string;
@@ -22,6 +22,55 @@ type UserRow = {
   provisioned_at: string;
   last_login_at: string | null;
 };
+
+/** The columns a user's state is read back from. */
+const STATE_COLUMNS = 'user_id, username, display_name, email, active, idp_id, subject, provisioned_at, deactivated_at, state';
+
+type StateRow = {
+  user_id: string;
+  username: string;
+  display_name: string;
+  email: string;
+  active: number;
+  idp_id: string;
+  subject: string;
+  provisioned_at: string;
+  deactivated_at: string | null;
+  state: string;
+};
+
+/**
+ * The `state` column holds only what the row's other columns do not: identities, groups and
+ * lastLoginAt (as the event gave it; last_login_at is normalized). It is a third of what a
+ * replay writes otherwise. A state whose user id is not the row's is stored whole, as rows
+ * written before this format were; stateFromRow reads both.
+ */
+function stateColumn(userId: string, state: ProvisionedUser): string {
+  if (state.userId !== userId) return JSON.stringify(state);
+  return JSON.stringify({ identities: state.identities, groups: state.groups, lastLoginAt: state.lastLoginAt });
+}
+
+function stateFromRow(row: StateRow): ProvisionedUser {
+  const stored = JSON.parse(row.state) as Pick<ProvisionedUser, 'identities' | 'groups' | 'lastLoginAt'> | ProvisionedUser;
+  if ('status' in stored) return stored;
+  // Keys in evolve's order, and none for what is not set (as JSON.parse of a whole state gave them).
+  const state: Record<string, unknown> = {
+    status: 'provisioned',
+    userId: row.user_id,
+    username: row.username,
+    displayName: row.display_name,
+    email: row.email,
+    active: row.active === 1,
+    idpId: row.idp_id,
+    subject: row.subject,
+    identities: stored.identities,
+    groups: stored.groups,
+    provisionedAt: row.provisioned_at,
+  };
+  if (stored.lastLoginAt !== undefined) state.lastLoginAt = stored.lastLoginAt;
+  if (row.deactivated_at !== null) state.deactivatedAt = row.deactivated_at;
+  return state as ProvisionedUser;
+}
 
 export function sqliteReadModelTables(suffix = '') {
   return {
@@ -146,7 +195,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
   const indexIdentities = bulk ? () => db.exec(identitiesByUserSql(suffix)) : () => undefined;
 
   const s = {
-    state: db.prepare<[string], { state: string; position: number }>(`SELECT state, position FROM ${t.users} WHERE user_id = ?`),
+    state: db.prepare<[string], StateRow & { position: number }>(`SELECT ${STATE_COLUMNS}, position FROM ${t.users} WHERE user_id = ?`),
     upsert: db.prepare(`
       INSERT INTO ${t.users} (user_id, username, username_key, display_name, email, active, idp_id, subject, provisioned_at,
         last_login_at, deactivated_at, search_text, position, state)
@@ -169,8 +218,8 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
     saveCheckpoint: db.prepare(
       `INSERT INTO ${t.checkpoints} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
     ),
-    byKey: db.prepare<[string], { state: string }>(`SELECT state FROM ${t.users} WHERE username_key = ? ORDER BY user_id LIMIT 1`),
-    byId: db.prepare<[string], { state: string }>(`SELECT state FROM ${t.users} WHERE user_id = ?`),
+    byKey: db.prepare<[string], StateRow>(`SELECT ${STATE_COLUMNS} FROM ${t.users} WHERE username_key = ? ORDER BY user_id LIMIT 1`),
+    byId: db.prepare<[string], StateRow>(`SELECT ${STATE_COLUMNS} FROM ${t.users} WHERE user_id = ?`),
     // rootpage changes when replay swaps in a new table.
     version: db.prepare<[], { version: string }>(
       `SELECT (SELECT COALESCE(SUM(position), 0) || ':' || COUNT(*) FROM ${t.checkpoints}) || ':' ||
@@ -196,7 +245,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
       deactivatedAt: state.deactivatedAt ?? null,
       searchText: searchText(state.username, state.displayName, state.email),
       position,
-      state: stateToJson(state),
+      state: stateColumn(userId, state),
     });
     s.deleteGroups.run(userId);
     s.deleteIdentities.run(userId);
@@ -227,7 +276,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
         state.deactivatedAt ?? null,
         searchText(state.username, state.displayName, state.email),
         position,
-        stateToJson(state),
+        stateColumn(userId, state),
       );
       for (const membership of Object.values(state.groups)) {
         s.insertGroup.run(userId, groupKey(membership.name), membership.name, JSON.stringify(membership.grants));
@@ -241,7 +290,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
 
   const loadUser = (userId: string): ProjectedUser | undefined => {
     const row = s.state.get(userId);
-    return row ? { state: stateFromJson(row.state), position: row.position } : undefined;
+    return row ? { state: stateFromRow(row), position: row.position } : undefined;
   };
 
   const saveUsers = db.transaction((users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number) => {
@@ -291,7 +340,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
     },
     async findUser(usernameOrId) {
       const row = s.byKey.get(usernameKey(usernameOrId)) ?? s.byId.get(usernameOrId);
-      return row ? stateFromJson(row.state) : undefined;
+      return row ? stateFromRow(row) : undefined;
     },
     async reset() {
       db.transaction(() => {
