@@ -18,7 +18,7 @@ import { getPostgresCheckpointStore, getSqliteCheckpointStore, type CheckpointSt
 import { getPostgresParkingLot, getSqliteParkingLot, type ParkingLot } from './shared/parking/parkingLot.js';
 import { getPostgresLoginSnapshots, getSqliteLoginSnapshots, type LoginSnapshots } from './shared/loginSnapshots/loginSnapshots.js';
 import { getPostgresReadModel, type PostgresReadModel } from './projections/postgresReadModel.js';
-import { replayPostgresReadModel, replaySqliteReadModelInWorker } from './projections/replay.js';
+import { replayPostgresReadModelInWorker, replaySqliteReadModelInWorker } from './projections/replay.js';
 import { getSqliteReadModel } from './projections/sqliteReadModel.js';
 
 export type Backends = Readonly<{
@@ -40,8 +40,9 @@ export type Backends = Readonly<{
 
 export async function openBackends(config: Config, options: { now?: () => Date } = {}): Promise<Backends> {
   const now = options.now;
-  if (config.databaseUrl) {
-    const pool = createPgPool(config.databaseUrl, { max: 16 });
+  const url = config.databaseUrl;
+  if (url) {
+    const pool = createPgPool(url, { max: 16 });
     try {
       const store = await getPostgresEventStore(pool, now ? { now } : {});
       const readModel = await getPostgresReadModel(pool);
@@ -56,7 +57,7 @@ export async function openBackends(config: Config, options: { now?: () => Date }
         loginSnapshots: await getPostgresLoginSnapshots(pool),
         postgres: { pool, readModel },
         sharedSecret: (name) => loadOrCreatePostgresSecret(pool, name),
-        replay: (onProgress) => replayPostgresReadModel(pool, store, onProgress),
+        replay: (onProgress) => replayPostgresReadModelInWorker(url, onProgress),
         async close() {
           // The read model's LISTEN connection is a pool client: pool.end() waits for it.
           await readModel.close();

@@ -22,7 +22,7 @@ import { createPgPool, type PgPool } from '../shared/postgres/database.js';
 import { openSqliteDatabase, type SqliteDatabase } from '../shared/sqlite/database.js';
 import { getPostgresReadModel, postgresReadModelTables } from './postgresReadModel.js';
 import { LIVE_PROJECTION } from './readModel.js';
-import { replayPostgresReadModel, replaySqliteReadModel, replaySqliteReadModelInWorker, type ReplayOptions } from './replay.js';
+import { replayPostgresReadModel, replayPostgresReadModelInWorker, replaySqliteReadModel, replaySqliteReadModelInWorker, type ReplayOptions } from './replay.js';
 import { getSqliteReadModel, sqliteReadModelTables } from './sqliteReadModel.js';
 
 const seed = testSeed();
@@ -343,6 +343,49 @@ t.test('PostgreSQL', async (t) => {
       }
     });
   }
+
+  t.test('jit replay: on a worker thread with a pool of its own', async (t) => {
+    const pool = createPgPool(database.url, { max: 4 });
+    t.teardown(() => pool.end());
+    const eventStore = await getPostgresEventStore(pool);
+    t.teardown(() => eventStore.close());
+    const live = await getPostgresReadModel(pool);
+    t.teardown(() => live.close());
+    await live.reset();
+    await pool.query('TRUNCATE jit_events; UPDATE jit_log_head SET position = 0');
+    const insertAll = async (events: readonly RawRecordedEvent[]) => {
+      await pool.query(
+        `INSERT INTO jit_events (position, event_id, stream_id, revision, type, data, metadata, recorded_at)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(position BIGINT, event_id UUID, stream_id TEXT, revision INTEGER, type TEXT, data JSONB, metadata JSONB, recorded_at TIMESTAMPTZ)`,
+        [JSON.stringify(events.map((e) => ({ position: e.position, event_id: e.eventId, stream_id: e.streamId, revision: e.revision, type: e.type, data: e.data, metadata: e.metadata, recorded_at: e.recordedAt })))],
+      );
+      await pool.query('UPDATE jit_log_head SET position = (SELECT max(position) FROM jit_events)');
+    };
+    const log = randomLog(seededRandom(seed + 5));
+    log.grow(1200);
+    await insertAll(log.log);
+    const progress: [number, number][] = [];
+    const result = await replayPostgresReadModelInWorker(database.url, (done, total) => progress.push([done, total]), { batchSize: 100, maxCachedUsers: 50 });
+    t.equal(result.events, log.log.length, 'replayed up to the head');
+    checkProgress(t, progress, log.log.length);
+    t.ok(progress.length > 10, 'progress reported batch by batch');
+    const reference = await getPostgresReadModel(pool, { suffix: '_worker_reference' });
+    await reference.reset();
+    await reference.applyEvents(log.log, LIVE_PROJECTION);
+    t.strictSame(asJson(await pgRows(pool, postgresReadModelTables(''))), asJson(await pgRows(pool, postgresReadModelTables('_worker_reference'))), 'the live model equals the projection of the log');
+    t.equal(await live.checkpoint(LIVE_PROJECTION), log.log.length, 'the live checkpoint is the head');
+
+    // An event the worker cannot read (metadata JSON null): its error reaches the caller, and the live model stays as it was.
+    const before = asJson(await pgRows(pool, postgresReadModelTables('')));
+    const head = log.log.length;
+    log.grow(50);
+    await insertAll(log.log.slice(head));
+    await pool.query("UPDATE jit_events SET metadata = 'null' WHERE position = $1", [head + 10]);
+    await t.rejects(replayPostgresReadModelInWorker(database.url, () => undefined), TypeError, "the worker's error");
+    t.strictSame(asJson(await pgRows(pool, postgresReadModelTables(''))), before, 'the live model is untouched');
+    t.equal(await live.checkpoint(LIVE_PROJECTION), head, 'and so is its checkpoint');
+    await pool.query('TRUNCATE jit_events; UPDATE jit_log_head SET position = 0');
+  });
 
   t.test('a replay model is bulk loaded once, and the live model never', async (t) => {
     const pool = createPgPool(database.url, { max: 2 });
