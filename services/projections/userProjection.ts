@@ -35,14 +35,6 @@ export function projectUsers(
   return touched;
 }
 
-export function stateToJson(state: ProvisionedUser): string {
-  return JSON.stringify(state);
-}
-
-export function stateFromJson(json: string): ProvisionedUser {
-  return JSON.parse(json) as ProvisionedUser;
-}
-
 /** A state the database driver already parsed from JSON (PostgreSQL JSONB): a fresh object, used as is. */
 export function stateFromParsedJson(value: unknown): ProvisionedUser {
   return value as ProvisionedUser;
