@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createTestDatabase } from '../../test/support/postgres.js';
+import { createTestDatabase, planWithoutSeqScans, recordStatements } from '../../test/support/postgres.js';
 import { createPgPool } from '../shared/postgres/database.js';
 import { testReadModelContract } from './readModelContract.js';
 import { getPostgresReadModel } from './postgresReadModel.js';
@@ -26,28 +26,14 @@ t.test('postgres: findUser looks a user up by index (username key or user id), n
   const pool = createPgPool(database.url);
   t.teardown(() => pool.end());
   const model = await getPostgresReadModel(pool, { suffix: '_plans' });
-  const seen: { text: string; values: unknown[] }[] = [];
-  const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<unknown>;
-  (pool as unknown as { query: typeof query }).query = (text, values) => {
-    seen.push({ text, values: values ?? [] });
-    return query(text, values);
-  };
+  const seen = recordStatements(pool);
   for (const lookup of ['Alice', '0b7a4c4e-3f5d-4e8a-9c61-6a2f3d9b1e07', '0B7A4C4E-3F5D-4E8A-9C61-6A2F3D9B1E07']) {
     seen.length = 0;
     t.equal(await model.findUser(lookup), undefined, `${lookup} is nobody yet`);
     t.equal(seen.length, 1, 'one statement');
-    const client = await pool.connect();
-    try {
-      // With sequential scans priced out, a plan still shows one only when no index can serve it
-      // (e.g. an equality in a collation other than the index's).
-      await client.query('SET enable_seqscan = off');
-      const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${seen[0]!.text}`, seen[0]!.values);
-      const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
-      t.notMatch(plan, /"Seq Scan"/, `no sequential scan for ${lookup}`);
-      t.match(plan, /jit_users_plans_by_key/, 'the username key index');
-      if (lookup.includes('-')) t.match(plan, /jit_users_plans_pkey/, 'the primary key');
-    } finally {
-      client.release();
-    }
+    const plan = (await planWithoutSeqScans(pool, seen[0]!)).json;
+    t.notMatch(plan, /"Seq Scan"/, `no sequential scan for ${lookup}`);
+    t.match(plan, /jit_users_plans_by_key/, 'the username key index');
+    if (lookup.includes('-')) t.match(plan, /jit_users_plans_pkey/, 'the primary key');
   }
 });

@@ -310,16 +310,22 @@ t.test('PostgreSQL', async (t) => {
   const keysAndIndexes = async (pool: PgPool, table: string) =>
     (await pool.query<{ def: string }>(`SELECT regexp_replace(indexdef, 'INDEX \\S+ ON public.\\S+', 'INDEX ON') AS def FROM pg_indexes WHERE tablename = $1 ORDER BY 1`, [table])).rows.map((r) => r.def);
 
+  /** A pool with the event store's tables and an empty live read model, closed at the test's end. */
+  const emptyLiveModel = async (t: Test) => {
+    const pool = createPgPool(database.url, { max: 4 });
+    t.teardown(() => pool.end());
+    const eventStore = await getPostgresEventStore(pool);
+    t.teardown(() => eventStore.close());
+    const live = await getPostgresReadModel(pool);
+    t.teardown(() => live.close());
+    await live.reset();
+    return { pool, live };
+  };
+
   for (const scenario of SCENARIOS) {
     t.test(scenario.name, async (t) => {
       const random = seededRandom(seed + scenario.events + (scenario.options.maxCachedUsers ?? 0));
-      const pool = createPgPool(database.url, { max: 4 });
-      t.teardown(() => pool.end());
-      const eventStore = await getPostgresEventStore(pool);
-      t.teardown(() => eventStore.close());
-      const live = await getPostgresReadModel(pool);
-      t.teardown(() => live.close());
-      await live.reset();
+      const { pool, live } = await emptyLiveModel(t);
       const { log, result, progress } = await replayWhileWriting(scenario, random, (store, onProgress) =>
         replayPostgresReadModel(pool, store, onProgress, scenario.options),
       );
@@ -345,13 +351,7 @@ t.test('PostgreSQL', async (t) => {
   }
 
   t.test('jit replay: on a worker thread with a pool of its own', async (t) => {
-    const pool = createPgPool(database.url, { max: 4 });
-    t.teardown(() => pool.end());
-    const eventStore = await getPostgresEventStore(pool);
-    t.teardown(() => eventStore.close());
-    const live = await getPostgresReadModel(pool);
-    t.teardown(() => live.close());
-    await live.reset();
+    const { pool, live } = await emptyLiveModel(t);
     await pool.query('TRUNCATE jit_events; UPDATE jit_log_head SET position = 0');
     const insertAll = async (events: readonly RawRecordedEvent[]) => {
       await pool.query(

@@ -34,3 +34,42 @@ export async function createTestDatabase(label = 'test'): Promise<{ url: string;
     },
   };
 }
+
+export type RecordedStatement = { text: string; values: unknown[] };
+
+/** Records every statement sent through pool.query from now on (text and values), for plan tests. */
+export function recordStatements(pool: pg.Pool): RecordedStatement[] {
+  const statements: RecordedStatement[] = [];
+  const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: typeof query }).query = (text, values) => {
+    statements.push({ text, values: values ?? [] });
+    return query(text, values);
+  };
+  return statements;
+}
+
+type PlanNode = { 'Node Type'?: string; 'Relation Name'?: string; Plans?: PlanNode[] };
+
+/**
+ * The plan of a recorded statement with sequential scans priced out: a plan still shows one only
+ * where no index can serve (say, an equality in a collation other than the index's). `json` is the
+ * whole plan, `seqScans` the tables scanned sequentially all the same.
+ */
+export async function planWithoutSeqScans(pool: pg.Pool, statement: RecordedStatement): Promise<{ json: string; seqScans: string[] }> {
+  const client = await pool.connect();
+  try {
+    await client.query('SET enable_seqscan = off');
+    const { rows } = await client.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${statement.text}`, statement.values);
+    const plan = rows[0]!['QUERY PLAN'];
+    const seqScans: string[] = [];
+    const walk = (node: PlanNode) => {
+      if (node['Node Type'] === 'Seq Scan') seqScans.push(node['Relation Name'] ?? '?');
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(plan[0]!.Plan);
+    return { json: JSON.stringify(plan), seqScans };
+  } finally {
+    await client.query('RESET enable_seqscan');
+    client.release();
+  }
+}

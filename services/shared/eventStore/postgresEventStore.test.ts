@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createTestDatabase } from '../../../test/support/postgres.js';
+import { createTestDatabase, planWithoutSeqScans, recordStatements } from '../../../test/support/postgres.js';
 import { createPgPool } from '../postgres/database.js';
 import { deactivated, testEventStoreContract } from './eventStoreContract.js';
 import { getPostgresEventStore } from './postgresEventStore.js';
@@ -7,10 +7,8 @@ import { getPostgresEventStore } from './postgresEventStore.js';
 const database = await createTestDatabase('event_store');
 t.teardown(database.drop);
 
-let n = 0;
-testEventStoreContract(t, 'postgres', async () => {
-  // Each contract case gets an empty store: a fresh schema in the shared database.
-  const schema = `case_${++n}`;
+/** A store on a fresh schema of the test database: an empty store per caller. */
+async function storeOnSchema(schema: string) {
   const setup = createPgPool(database.url, { max: 1 });
   await setup.query(`CREATE SCHEMA ${schema}`);
   await setup.end();
@@ -18,7 +16,13 @@ testEventStoreContract(t, 'postgres', async () => {
   url.searchParams.set('options', `-c search_path=${schema}`);
   const pool = createPgPool(url.toString());
   const store = await getPostgresEventStore(pool);
-  return { store, cleanup: async () => { await store.close(); await pool.end(); } };
+  return { pool, store, close: async () => (await store.close(), await pool.end()) };
+}
+
+let n = 0;
+testEventStoreContract(t, 'postgres', async () => {
+  const { store, close } = await storeOnSchema(`case_${++n}`);
+  return { store, cleanup: close };
 });
 
 t.test('postgres: readers never skip an event, with many concurrent writers in separate pools', async (t) => {
@@ -65,20 +69,8 @@ t.test('postgres: readers never skip an event, with many concurrent writers in s
 
 /** A store on its own schema of the test database, with every statement it sends recorded. */
 async function recordedStore(schema: string) {
-  const setup = createPgPool(database.url, { max: 1 });
-  await setup.query(`CREATE SCHEMA ${schema}`);
-  await setup.end();
-  const url = new URL(database.url);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const pool = createPgPool(url.toString());
-  const store = await getPostgresEventStore(pool);
-  const statements: { text: string; values: unknown[] }[] = [];
-  const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<unknown>;
-  (pool as unknown as { query: typeof query }).query = (text, values) => {
-    statements.push({ text, values: values ?? [] });
-    return query(text, values);
-  };
-  return { pool, store, statements, close: async () => (await store.close(), await pool.end()) };
+  const { pool, store, close } = await storeOnSchema(schema);
+  return { pool, store, statements: recordStatements(pool), close };
 }
 
 t.test('postgres: concurrent login reads share statements, and each stays an index lookup per key', async (t) => {
@@ -95,20 +87,11 @@ t.test('postgres: concurrent login reads share statements, and each stays an ind
   t.same(answers.map((a) => a.events.length), Array.from({ length: 40 }, (_, s) => Math.max(0, 2 - (s % 3))));
   t.ok(statements.length <= 3, `40 concurrent reads took ${statements.length} statements (the first ones go alone, the rest together)`);
 
-  // With sequential scans priced out, a plan still shows one only where no index can serve.
-  const grouped = statements.at(-1)!;
-  const client = await pool.connect();
-  try {
-    await client.query('SET enable_seqscan = off');
-    const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${grouped.text}`, grouped.values);
-    const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
-    t.notMatch(plan, /"Seq Scan"/, 'no sequential scan');
-    t.notMatch(plan, /"Hash Join"/, 'no hash join over a whole table');
-    t.match(plan, /jit_events_stream_id_revision_key/, 'events by (stream_id, revision)');
-    t.match(plan, /jit_claims_pkey/, 'claims by (scope, key)');
-  } finally {
-    client.release();
-  }
+  const plan = (await planWithoutSeqScans(pool, statements.at(-1)!)).json;
+  t.notMatch(plan, /"Seq Scan"/, 'no sequential scan');
+  t.notMatch(plan, /"Hash Join"/, 'no hash join over a whole table');
+  t.match(plan, /jit_events_stream_id_revision_key/, 'events by (stream_id, revision)');
+  t.match(plan, /jit_claims_pkey/, 'claims by (scope, key)');
 });
 
 t.test('postgres: a stream that cannot be read fails only its own caller in a grouped read', async (t) => {
@@ -139,20 +122,7 @@ t.test('postgres: a category subscription reads through the partial index of its
   await subscription.stop();
   const read = statements.find((s) => s.text.includes('jit_log_head h'))!;
   t.ok(read, 'the category read was sent');
-  const client = await pool.connect();
-  try {
-    await client.query('SET enable_seqscan = off');
-    const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${read.text}`, read.values);
-    const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
-    t.match(plan, /jit_events_idp_by_position/, 'the idp-* positions index');
-    const scans: string[] = [];
-    const walk = (node: { 'Node Type'?: string; 'Relation Name'?: string; Plans?: unknown[] }) => {
-      if (node['Node Type'] === 'Seq Scan') scans.push(node['Relation Name'] ?? '?');
-      for (const child of node.Plans ?? []) walk(child as typeof node);
-    };
-    walk((rows[0]!['QUERY PLAN'] as { Plan: Parameters<typeof walk>[0] }[])[0]!.Plan);
-    t.same(scans, ['jit_log_head'], 'no sequential scan but of the one-row head');
-  } finally {
-    client.release();
-  }
+  const plan = await planWithoutSeqScans(pool, read);
+  t.match(plan.json, /jit_events_idp_by_position/, 'the idp-* positions index');
+  t.same(plan.seqScans, ['jit_log_head'], 'no sequential scan but of the one-row head');
 });
