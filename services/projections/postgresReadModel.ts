@@ -14,7 +14,7 @@ import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { PageCursor, ReadModel, UserListItem } from './readModel.js';
 import { listSql, numbered, searchText, whereClause, type Seek, type SqlFragment } from './userQuery.js';
 import type { ProvisionedUser } from '../provisioning/user/userState.js';
-import { projectUsers, stateFromParsedJson, type ProjectedUser } from './userProjection.js';
+import { changedParts, projectUsers, stateFromParsedJson, type ProjectedUser } from './userProjection.js';
 
 export function postgresReadModelTables(suffix = '') {
   return {
@@ -257,17 +257,30 @@ function userRow(userId: string, state: ProvisionedUser, position: number): User
   };
 }
 
-function rowsOf(touched: ReadonlyMap<string, ProjectedUser>) {
+/**
+ * The rows of the touched users. Without `before` every user's groups and identities are written
+ * anew; with it (the stored users the batch was folded onto) only those that changed.
+ */
+function rowsOf(touched: ReadonlyMap<string, ProjectedUser>, before?: ReadonlyMap<string, ProjectedUser>) {
   const users: UserRowValues[] = [];
   const groups: unknown[] = [];
   const identities: unknown[] = [];
+  const regrouped: string[] = [];
+  const reidentified: string[] = [];
   for (const [userId, { state, position }] of touched) {
     if (state.status !== 'provisioned') continue;
     users.push(userRow(userId, state, position));
-    for (const m of Object.values(state.groups)) groups.push({ user_id: userId, group_key: groupKey(m.name), group_name: m.name, granted_by: m.grants });
-    for (const i of state.identities) identities.push({ idp_id: i.idpId, subject: i.subject, user_id: userId, linked_at: i.linkedAt });
+    const changed = before ? changedParts(before.get(userId)?.state, state) : { groups: true, identities: true };
+    if (changed.groups) {
+      regrouped.push(userId);
+      for (const m of Object.values(state.groups)) groups.push({ user_id: userId, group_key: groupKey(m.name), group_name: m.name, granted_by: m.grants });
+    }
+    if (changed.identities) {
+      reidentified.push(userId);
+      for (const i of state.identities) identities.push({ idp_id: i.idpId, subject: i.subject, user_id: userId, linked_at: i.linkedAt });
+    }
   }
-  return { users, groups, identities };
+  return { users, groups, identities, regrouped, reidentified };
 }
 
 /** A text[] literal for SQL text: every element double-quoted inside the array, the whole an escaped string. */
@@ -396,10 +409,9 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
    * literal: the hot path (applyEvents) sends them with its COMMIT in one round trip (simple
    * query protocol), instead of one round trip per statement.
    */
-  const saveUsersSql = (touched: ReadonlyMap<string, ProjectedUser>): string[] => {
-    const { users, groups, identities } = rowsOf(touched);
+  const saveUsersSql = (touched: ReadonlyMap<string, ProjectedUser>, before?: ReadonlyMap<string, ProjectedUser>): string[] => {
+    const { users, groups, identities, regrouped, reidentified } = rowsOf(touched, before);
     if (users.length === 0) return [];
-    const ids = arrayLiteral((users as { user_id: string }[]).map((u) => u.user_id));
     const statements = [
       `INSERT INTO ${t.users} SELECT * FROM jsonb_populate_recordset(NULL::${t.users}, ${escapeLiteral(JSON.stringify(users))}::jsonb)
        ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, username_key = EXCLUDED.username_key,
@@ -407,10 +419,10 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
          subject = EXCLUDED.subject, provisioned_at = EXCLUDED.provisioned_at, last_login_at = EXCLUDED.last_login_at,
          deactivated_at = EXCLUDED.deactivated_at, search_text = EXCLUDED.search_text, position = EXCLUDED.position,
          state = EXCLUDED.state`,
-      `DELETE FROM ${t.groups} WHERE user_id = ANY(${ids}::uuid[])`,
     ];
+    if (regrouped.length > 0) statements.push(`DELETE FROM ${t.groups} WHERE user_id = ANY(${arrayLiteral(regrouped)}::uuid[])`);
     if (groups.length > 0) statements.push(`INSERT INTO ${t.groups} SELECT * FROM jsonb_populate_recordset(NULL::${t.groups}, ${escapeLiteral(JSON.stringify(groups))}::jsonb)`);
-    statements.push(`DELETE FROM ${t.identities} WHERE user_id = ANY(${ids}::uuid[])`);
+    if (reidentified.length > 0) statements.push(`DELETE FROM ${t.identities} WHERE user_id = ANY(${arrayLiteral(reidentified)}::uuid[])`);
     if (identities.length > 0) {
       statements.push(
         `INSERT INTO ${t.identities} SELECT * FROM jsonb_populate_recordset(NULL::${t.identities}, ${escapeLiteral(JSON.stringify(identities))}::jsonb)
@@ -433,7 +445,7 @@ export async function getPostgresReadModel(pool: PgPool, options: PostgresReadMo
 
   /** The statements of one applied batch, given the stored users it touches. */
   const applySql = (events: readonly RawRecordedEvent[], stored: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint?: number): string[] => [
-    ...saveUsersSql(projectUsers(events, (id) => stored.get(id))),
+    ...saveUsersSql(projectUsers(events, (id) => stored.get(id)), stored),
     ...(checkpoint !== undefined ? saveCheckpointSql(projection, checkpoint) : saveCheckpointSql(projection, events.at(-1)!.position, true)),
   ];
 

@@ -123,6 +123,59 @@ export function testReadModelContract(t: Test, name: string, factory: ReadModelF
     t.equal(await model.checkpoint('p'), 2);
   });
 
+  withModel('groups and identities stay right across batches that change them and batches that do not', async (t, model) => {
+    const b = logBuilder();
+    const idp = { type: 'idp' as const, 'idp-id': 'okta' };
+    const alice = b.provision('alice', { groups: ['a', 'b'] });
+    const bob = b.provision('bob', { groups: ['b'] });
+    await model.applyEvents(b.log, 'p');
+    const groupsOf = async () => (await model.listUsers(query({ withGroups: true }))).users.map((u) => `${u.username}:${u.groups?.join(',')}`);
+    const members = async (group: string) => (await model.listUsers(query({ group }))).users.map((u) => u.username);
+    const login = (userId: string, at: string) =>
+      b.add(userId, { type: 'UserLoggedIn', data: { 'user-id': userId, 'idp-id': 'okta', subject: 's', protocol: 'saml', 'login-id': randomUUID(), 'authenticated-at': at } });
+    const steps: { title: string; events: () => void; groups: string[]; a: string[]; c: string[] }[] = [
+      { title: 'logins only', events: () => (login(alice, '2026-02-01T10:00:00Z'), login(bob, '2026-02-01T11:00:00Z')), groups: ['alice:a,b', 'bob:b'], a: ['alice'], c: [] },
+      {
+        title: 'an email change without group changes',
+        events: () => b.add(alice, { type: 'UserUpdated', data: { 'user-id': alice, 'idp-id': 'okta', changes: { email: { from: 'alice@example.com', to: 'a2@example.com' } }, 'groups-added': [], 'groups-removed': [], grants: [], revocations: [] } }),
+        groups: ['alice:a,b', 'bob:b'],
+        a: ['alice'],
+        c: [],
+      },
+      {
+        title: 'c granted and a revoked, then a login in the same batch',
+        events: () => {
+          b.add(alice, { type: 'UserUpdated', data: { 'user-id': alice, 'idp-id': 'okta', changes: {}, 'groups-added': ['c'], 'groups-removed': ['a'], grants: [{ group: 'c', source: idp }], revocations: [{ group: 'a', source: idp }] } });
+          login(alice, '2026-02-02T10:00:00Z');
+        },
+        groups: ['alice:b,c', 'bob:b'],
+        a: [],
+        c: ['alice'],
+      },
+      {
+        title: 'a login, then an identity linked, then a login',
+        events: () => {
+          login(bob, '2026-02-03T10:00:00Z');
+          b.add(bob, { type: 'UserIdentityLinked', data: { 'user-id': bob, 'idp-id': 'azure', subject: 'bob-azure', username: 'bob', 'login-id': randomUUID() } });
+          login(bob, '2026-02-03T11:00:00Z');
+        },
+        groups: ['alice:b,c', 'bob:b'],
+        a: [],
+        c: ['alice'],
+      },
+    ];
+    for (const step of steps) {
+      const from = b.log.length;
+      step.events();
+      await model.applyEvents(b.log.slice(from), 'p');
+      t.same(await groupsOf(), step.groups, `${step.title}: groups`);
+      t.same(await members('A'), step.a, `${step.title}: members of a`);
+      t.same(await members('c'), step.c, `${step.title}: members of c`);
+    }
+    t.same((await model.findUser('bob'))?.identities.map((i) => `${i.idpId}/${i.subject}`), ['okta/bob-subject', 'azure/bob-azure']);
+    t.equal((await model.findUser('alice'))?.lastLoginAt, '2026-02-02T10:00:00Z');
+  });
+
   withModel('groups named like Object.prototype members, across batches (state read back from storage)', async (t, model) => {
     const b = logBuilder();
     const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];

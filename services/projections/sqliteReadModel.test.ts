@@ -51,3 +51,27 @@ t.test('the state column: what the other columns do not hold; whole states (olde
   fresh.saveUsers(new Map([['someone-else', { state, position: 1 }]]), LIVE_PROJECTION, 1);
   t.equal(JSON.stringify(fresh.loadUser('someone-else')?.state), JSON.stringify(state), 'kept whole, read back whole');
 });
+
+t.test('a batch rewrites a user\'s group and identity rows only when they changed', async (t) => {
+  const db = openSqliteDatabase(':memory:');
+  t.teardown(() => db.close());
+  const model = getSqliteReadModel(db);
+  const b = logBuilder();
+  const alice = b.provision('alice', { groups: ['a', 'b'] });
+  await model.applyEvents(b.log, LIVE_PROJECTION);
+  // Temporary triggers count every row written to the two tables from here on.
+  db.exec(`CREATE TEMP TABLE writes (tbl TEXT);
+    CREATE TEMP TRIGGER g_ins AFTER INSERT ON main.jit_user_groups BEGIN INSERT INTO writes VALUES ('groups'); END;
+    CREATE TEMP TRIGGER g_del AFTER DELETE ON main.jit_user_groups BEGIN INSERT INTO writes VALUES ('groups'); END;
+    CREATE TEMP TRIGGER i_ins AFTER INSERT ON main.jit_user_identities BEGIN INSERT INTO writes VALUES ('identities'); END;
+    CREATE TEMP TRIGGER i_del AFTER DELETE ON main.jit_user_identities BEGIN INSERT INTO writes VALUES ('identities'); END;`);
+  const writes = () => db.prepare<[], { tbl: string; n: number }>('SELECT tbl, count(*) AS n FROM writes GROUP BY tbl ORDER BY tbl').all().map((r) => `${r.tbl} ${r.n}`);
+  b.add(alice, { type: 'UserLoggedIn', data: { 'user-id': alice, 'idp-id': 'okta', subject: 's', protocol: 'saml', 'login-id': 'l1', 'authenticated-at': '2026-02-01T10:00:00Z' } });
+  b.add(alice, { type: 'UserUpdated', data: { 'user-id': alice, 'idp-id': 'okta', changes: { email: { from: 'alice@example.com', to: 'a2@example.com' } }, 'groups-added': [], 'groups-removed': [], grants: [], revocations: [] } });
+  await model.applyEvents(b.log.slice(-2), LIVE_PROJECTION);
+  t.same(writes(), [], 'a login and an email change leave the group and identity rows alone');
+  t.equal((await model.findUser('alice'))?.email, 'a2@example.com');
+  b.add(alice, { type: 'UserUpdated', data: { 'user-id': alice, 'idp-id': 'okta', changes: {}, 'groups-added': ['c'], 'groups-removed': [], grants: [{ group: 'c', source: { type: 'idp', 'idp-id': 'okta' } }], revocations: [] } });
+  await model.applyEvents(b.log.slice(-1), LIVE_PROJECTION);
+  t.same(writes(), ['groups 5'], 'a group change deletes the two rows and writes three; identities untouched');
+});

@@ -9,7 +9,7 @@ import type { RawRecordedEvent } from '../../events/envelope.js';
 import type { ReadModel, UserListItem } from './readModel.js';
 import { listSql, searchText } from './userQuery.js';
 import type { ProvisionedUser } from '../provisioning/user/userState.js';
-import { projectUsers, type ProjectedUser } from './userProjection.js';
+import { changedParts, projectUsers, type ProjectedUser } from './userProjection.js';
 
 type UserRow = {
   user_id: string;
@@ -228,7 +228,8 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
     groupsOf: db.prepare<[string], { group_name: string }>(`SELECT group_name FROM ${t.groups} WHERE user_id = ? ORDER BY group_key`),
   };
 
-  const save = (userId: string, projected: ProjectedUser) => {
+  /** Writes a user's rows; given the state it was folded from, only the groups and identities that changed. */
+  const save = (userId: string, projected: ProjectedUser, before?: ProjectedUser | 'unknown') => {
     const { state, position } = projected;
     if (state.status !== 'provisioned') return;
     s.upsert.run({
@@ -247,16 +248,17 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
       position,
       state: stateColumn(userId, state),
     });
-    s.deleteGroups.run(userId);
-    s.deleteIdentities.run(userId);
-    insertGroupsAndIdentities(userId, state);
-  };
-
-  const insertGroupsAndIdentities = (userId: string, state: ProvisionedUser) => {
-    for (const membership of Object.values(state.groups)) {
-      s.insertGroup.run(userId, groupKey(membership.name), membership.name, JSON.stringify(membership.grants));
+    const changed = before === 'unknown' ? { groups: true, identities: true } : changedParts(before?.state, state);
+    if (changed.groups) {
+      s.deleteGroups.run(userId);
+      for (const membership of Object.values(state.groups)) {
+        s.insertGroup.run(userId, groupKey(membership.name), membership.name, JSON.stringify(membership.grants));
+      }
     }
-    for (const identity of state.identities) s.insertIdentity.run(identity.idpId, identity.subject, userId, identity.linkedAt);
+    if (changed.identities) {
+      s.deleteIdentities.run(userId);
+      for (const identity of state.identities) s.insertIdentity.run(identity.idpId, identity.subject, userId, identity.linkedAt);
+    }
   };
 
   const insertUsers = db.transaction((users: readonly (readonly [string, ProjectedUser])[]) => {
@@ -295,14 +297,19 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
 
   const saveUsers = db.transaction((users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number) => {
     indexIdentities();
-    for (const [userId, projected] of users) save(userId, projected);
+    for (const [userId, projected] of users) save(userId, projected, 'unknown');
     s.saveCheckpoint.run(projection, checkpoint);
   });
 
   const apply = db.transaction((events: readonly RawRecordedEvent[], projection: string, checkpoint: number | undefined) => {
     indexIdentities();
-    const touched = projectUsers(events, loadUser);
-    for (const [userId, projected] of touched) save(userId, projected);
+    const loaded = new Map<string, ProjectedUser>();
+    const touched = projectUsers(events, (userId) => {
+      const stored = loadUser(userId);
+      if (stored) loaded.set(userId, stored);
+      return stored;
+    });
+    for (const [userId, projected] of touched) save(userId, projected, loaded.get(userId));
     if (checkpoint !== undefined) s.saveCheckpoint.run(projection, checkpoint);
     else if (events.length > 0) s.saveCheckpoint.run(projection, Math.max(events.at(-1)!.position, s.checkpoint.get(projection)?.position ?? 0));
   });

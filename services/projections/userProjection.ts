@@ -39,3 +39,13 @@ export function projectUsers(
 export function stateFromParsedJson(value: unknown): ProvisionedUser {
   return value as ProvisionedUser;
 }
+
+/**
+ * Which of a user's rows besides the user row a batch must rewrite. evolve hands the memberships
+ * and identities on unchanged (the same objects) when an event does not touch them, so a login
+ * that only moves lastLoginAt rewrites neither. `before` is the state as loaded before the batch.
+ */
+export function changedParts(before: UserState | undefined, after: ProvisionedUser): { groups: boolean; identities: boolean } {
+  if (before?.status !== 'provisioned') return { groups: true, identities: true };
+  return { groups: before.groups !== after.groups, identities: before.identities !== after.identities };
+}

@@ -66,7 +66,10 @@ function applyGrants(
   grants: readonly { group: string; source: GroupSource }[],
   revocations: readonly { group: string; source: GroupSource }[],
   at: string,
-): Record<string, Membership> {
+): Readonly<Record<string, Membership>> {
+  // Nothing to apply: the same object, so that whoever compares states (the read models) sees the
+  // memberships did not change.
+  if (grants.length === 0 && revocations.length === 0) return groups;
   // Spread copies own properties as data properties, "__proto__" included.
   const next: Record<string, Membership> = { ...groups };
   for (const revocation of revocations) {
