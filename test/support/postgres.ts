@@ -35,14 +35,17 @@ export async function createTestDatabase(label = 'test'): Promise<{ url: string;
   };
 }
 
-export type RecordedStatement = { text: string; values: unknown[] };
+export type RecordedStatement = { text: string; values: unknown[]; name?: string };
 
-/** Records every statement sent through pool.query from now on (text and values), for plan tests. */
+type QueryConfig = { text: string; values?: unknown[]; name?: string };
+
+/** Records every statement sent through pool.query from now on (text, values, name if named), for plan tests. */
 export function recordStatements(pool: pg.Pool): RecordedStatement[] {
   const statements: RecordedStatement[] = [];
-  const query = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<unknown>;
+  const query = pool.query.bind(pool) as (text: string | QueryConfig, values?: unknown[]) => Promise<unknown>;
   (pool as unknown as { query: typeof query }).query = (text, values) => {
-    statements.push({ text, values: values ?? [] });
+    if (typeof text === 'string') statements.push({ text, values: values ?? [] });
+    else statements.push({ text: text.text, values: text.values ?? [], ...(text.name ? { name: text.name } : {}) });
     return query(text, values);
   };
   return statements;
@@ -70,6 +73,29 @@ export async function planWithoutSeqScans(pool: pg.Pool, statement: RecordedStat
     return { json: JSON.stringify(plan), seqScans };
   } finally {
     await client.query('RESET enable_seqscan');
+    client.release();
+  }
+}
+
+/**
+ * The generic plan of a recorded statement (the one PostgreSQL may settle on for a named
+ * statement after a few runs): prepared, with plan_cache_mode forced, explained on its values.
+ */
+export async function genericPlan(pool: pg.Pool, statement: RecordedStatement): Promise<string> {
+  const client = await pool.connect();
+  try {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    await client.query(`PREPARE jit_generic_probe AS ${statement.text}`);
+    // EXECUTE takes its arguments as SQL text, not as bound parameters.
+    const literal = (value: unknown): string =>
+      Array.isArray(value)
+        ? client.escapeLiteral(`{${value.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}`)
+        : client.escapeLiteral(String(value));
+    const args = statement.values.map(literal).join(', ');
+    const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE jit_generic_probe(${args})`);
+    return JSON.stringify(rows[0]!['QUERY PLAN']);
+  } finally {
+    await client.query('DEALLOCATE ALL; RESET plan_cache_mode');
     client.release();
   }
 }

@@ -101,12 +101,14 @@ function createSnapshotBatcher(pool: PgPool) {
     const latest = new Map<string, PendingSnapshot>();
     for (const { row } of batch) latest.set(`${row.idpId}\n${row.subject}`, row);
     const rows = [...latest.values()];
-    await pool.query(
-      `INSERT INTO jit_login_snapshots (idp_id, subject, user_id, login, expires_at)
+    // Named: written with every login, parsed and planned once per connection.
+    await pool.query({
+      name: 'jit-save-login-snapshots',
+      text: `INSERT INTO jit_login_snapshots (idp_id, subject, user_id, login, expires_at)
        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::jsonb[], $5::timestamptz[])
        ON CONFLICT (idp_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, login = EXCLUDED.login, expires_at = EXCLUDED.expires_at`,
-      [rows.map((r) => r.idpId), rows.map((r) => r.subject), rows.map((r) => r.userId), rows.map((r) => r.login), rows.map((r) => r.expiresAt)],
-    );
+      values: [rows.map((r) => r.idpId), rows.map((r) => r.subject), rows.map((r) => r.userId), rows.map((r) => r.login), rows.map((r) => r.expiresAt)],
+    });
   };
   const pump = async () => {
     while (queue.length > 0) {
