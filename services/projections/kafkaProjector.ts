@@ -4,12 +4,13 @@
  * skipped (a user row records the last position applied to it); messages that are not valid events
  * are parked and the partition moves on.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RawRecordedEvent } from '../../events/envelope.js';
 import { eventDataProblems } from '../../events/validate.js';
 import { fromKafkaMessage } from '../shared/kafka/cloudEvents.js';
 import type { Topics } from '../shared/kafka/kafkaClient.js';
+import { superviseConsumer } from '../shared/kafka/supervisedConsumer.js';
 import type { ParkingLot } from '../shared/parking/parkingLot.js';
 import type { ReadModel } from './readModel.js';
 
@@ -38,60 +39,67 @@ export async function startKafkaProjector(deps: {
   const logger = deps.logger.child({ component: 'kafka-projector' });
   const processed = new Map<number, string>();
   let stopped = false;
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: deps.groupId,
-    maxWaitTimeInMs: 250,
-    // After a crash kafkajs restarts the consumer, unless we are stopping.
-    retry: { retries: 10, restartOnFailure: async () => !stopped },
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: deps.topics.users, fromBeginning: true });
-  // run() resolves only once the group is joined, which waits out the session of a crashed
-  // predecessor (30 s): the process must not wait for that to start serving.
-  const running = consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    // Every partition of jit.users.v1 (6 as ensureTopics creates it) at once: each batch is its own
-    // read-model transaction on other users' rows, and a fetch's batches need not wait for each other.
-    partitionsConsumedConcurrently: 6,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
-      if (!isRunning() || isStale() || batch.messages.length === 0) return;
-      const events: RawRecordedEvent[] = [];
-      for (const message of batch.messages) {
-        const decoded = fromKafkaMessage(message);
-        const problems = decoded.ok ? eventDataProblems(decoded.event.type, decoded.event.data) : [decoded.reason];
-        if (decoded.ok && problems.length === 0) {
-          events.push(decoded.event);
-          continue;
-        }
-        logger.warn({ partition: batch.partition, offset: message.offset, problems }, 'parking an invalid message');
-        await deps.parking.park({
-          consumer: PROJECTION_CONSUMER,
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key?.toString('utf8') ?? null,
-          value: message.value?.toString('utf8') ?? null,
-          headers: headersAsText(message.headers),
-          reason: problems.join('; '),
-        });
-      }
-      const last = batch.messages.at(-1)!;
-      const next = Number(last.offset) + 1;
-      await deps.readModel.applyEvents(events, `kafka:${batch.topic}:${batch.partition}`, next);
-      deps.onApplied?.(events);
-      resolveOffset(last.offset);
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(next) }] }] });
-      processed.set(batch.partition, String(next));
-      await heartbeat();
+  const supervised = await superviseConsumer({
+    logger,
+    create: () =>
+      deps.kafka.consumer({
+        groupId: deps.groupId,
+        maxWaitTimeInMs: 250,
+        // After a crash with a retriable error kafkajs restarts the consumer, unless we are
+        // stopping; after any other crash superviseConsumer starts a new one.
+        retry: { retries: 10, restartOnFailure: async () => !stopped },
+      }),
+    start: async (consumer) => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: deps.topics.users, fromBeginning: true });
+      // run() resolves only once the group is joined, which waits out the session of a crashed
+      // predecessor (30 s): the process must not wait for that to start serving.
+      const running = consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        // Every partition of jit.users.v1 (6 as ensureTopics creates it) at once: each batch is its own
+        // read-model transaction on other users' rows, and a fetch's batches need not wait for each other.
+        partitionsConsumedConcurrently: 6,
+        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const events: RawRecordedEvent[] = [];
+          for (const message of batch.messages) {
+            const decoded = fromKafkaMessage(message);
+            const problems = decoded.ok ? eventDataProblems(decoded.event.type, decoded.event.data) : [decoded.reason];
+            if (decoded.ok && problems.length === 0) {
+              events.push(decoded.event);
+              continue;
+            }
+            logger.warn({ partition: batch.partition, offset: message.offset, problems }, 'parking an invalid message');
+            await deps.parking.park({
+              consumer: PROJECTION_CONSUMER,
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              key: message.key?.toString('utf8') ?? null,
+              value: message.value?.toString('utf8') ?? null,
+              headers: headersAsText(message.headers),
+              reason: problems.join('; '),
+            });
+          }
+          const last = batch.messages.at(-1)!;
+          const next = Number(last.offset) + 1;
+          await deps.readModel.applyEvents(events, `kafka:${batch.topic}:${batch.partition}`, next);
+          deps.onApplied?.(events);
+          resolveOffset(last.offset);
+          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(next) }] }] });
+          processed.set(batch.partition, String(next));
+          await heartbeat();
+        },
+      }).catch((error: unknown) => logger.error({ err: error }, 'the projector stopped'));
+      return { running };
     },
-  }).catch((error: unknown) => logger.error({ err: error }, 'the projector stopped'));
+  });
   return {
     processed: () => processed,
     async stop() {
       stopped = true;
-      await consumer.disconnect();
-      await running;
+      await supervised.stop();
     },
   };
 }

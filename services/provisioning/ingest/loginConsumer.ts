@@ -5,12 +5,13 @@
  * (unknown IdP, protocol mismatch) are parked; rejected logins are recorded as LoginRejected by the
  * handler. Infrastructure failures are retried, never skipped.
  */
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { describeErrors, validatorFor } from '../../../schemas/registry.js';
 import type { LoginSucceeded } from '../../../schemas/types.gen.js';
 import { ServiceError } from '../../shared/errors.js';
 import type { Topics } from '../../shared/kafka/kafkaClient.js';
+import { superviseConsumer } from '../../shared/kafka/supervisedConsumer.js';
 import type { ParkingLot } from '../../shared/parking/parkingLot.js';
 import { provisionOnLogin, type LoginHandlerDeps } from '../login/provisionOnLogin.js';
 
@@ -46,14 +47,6 @@ export async function startLoginConsumer(deps: {
   const logger = deps.logger.child({ component: 'login-consumer' });
   let handled = 0;
   let stopped = false;
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: deps.groupId,
-    maxWaitTimeInMs: 250,
-    // After a crash kafkajs restarts the consumer, unless we are stopping.
-    retry: { retries: 10, restartOnFailure: async () => !stopped },
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic: deps.topics.logins, fromBeginning: true });
   const park = (topic: string, partition: number, message: KafkaMessage, reason: string) =>
     deps.parking.park({
       consumer: LOGIN_CONSUMER,
@@ -65,39 +58,54 @@ export async function startLoginConsumer(deps: {
       headers: {},
       reason,
     });
-  // run() resolves only once the group is joined, which waits out the session of a crashed
-  // predecessor (30 s): the process (and its HTTP API) must not wait for that to start serving.
-  const running = consumer.run({
-    partitionsConsumedConcurrently: 3,
-    eachMessage: async ({ topic, partition, message }) => {
-      const parsed = parseLoginMessage(message);
-      if (!parsed.ok) {
-        logger.warn({ partition, offset: message.offset, reason: parsed.reason }, 'parking a malformed login');
-        await park(topic, partition, message, parsed.reason);
-        handled += 1;
-        return;
-      }
-      try {
-        const result = await provisionOnLogin(deps.handler, parsed.login, {
-          correlationId: `kafka:${topic}:${partition}:${message.offset}`,
-          actor: 'gateway:kafka',
-        });
-        logger.debug({ loginId: parsed.login.loginId, outcome: result.outcome }, 'login handled');
-      } catch (error) {
-        // A client error will fail the same way on every retry: park it. Anything else is retried.
-        if (!ServiceError.isInstance(error) || error.statusCode >= 500 || error.code === 'conflict') throw error;
-        logger.warn({ loginId: parsed.login.loginId, code: error.code }, 'parking a login the service cannot take');
-        await park(topic, partition, message, `${error.code}: ${error.message}`);
-      }
-      handled += 1;
+  const supervised = await superviseConsumer({
+    logger,
+    create: () =>
+      deps.kafka.consumer({
+        groupId: deps.groupId,
+        maxWaitTimeInMs: 250,
+        // After a crash with a retriable error kafkajs restarts the consumer, unless we are
+        // stopping; after any other crash superviseConsumer starts a new one.
+        retry: { retries: 10, restartOnFailure: async () => !stopped },
+      }),
+    start: async (consumer) => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: deps.topics.logins, fromBeginning: true });
+      // run() resolves only once the group is joined, which waits out the session of a crashed
+      // predecessor (30 s): the process (and its HTTP API) must not wait for that to start serving.
+      const running = consumer.run({
+        partitionsConsumedConcurrently: 3,
+        eachMessage: async ({ topic, partition, message }) => {
+          const parsed = parseLoginMessage(message);
+          if (!parsed.ok) {
+            logger.warn({ partition, offset: message.offset, reason: parsed.reason }, 'parking a malformed login');
+            await park(topic, partition, message, parsed.reason);
+            handled += 1;
+            return;
+          }
+          try {
+            const result = await provisionOnLogin(deps.handler, parsed.login, {
+              correlationId: `kafka:${topic}:${partition}:${message.offset}`,
+              actor: 'gateway:kafka',
+            });
+            logger.debug({ loginId: parsed.login.loginId, outcome: result.outcome }, 'login handled');
+          } catch (error) {
+            // A client error will fail the same way on every retry: park it. Anything else is retried.
+            if (!ServiceError.isInstance(error) || error.statusCode >= 500 || error.code === 'conflict') throw error;
+            logger.warn({ loginId: parsed.login.loginId, code: error.code }, 'parking a login the service cannot take');
+            await park(topic, partition, message, `${error.code}: ${error.message}`);
+          }
+          handled += 1;
+        },
+      }).catch((error: unknown) => logger.error({ err: error }, 'the login consumer stopped'));
+      return { running };
     },
-  }).catch((error: unknown) => logger.error({ err: error }, 'the login consumer stopped'));
+  });
   return {
     handled: () => handled,
     async stop() {
       stopped = true;
-      await consumer.disconnect();
-      await running;
+      await supervised.stop();
     },
   };
 }
