@@ -10,7 +10,7 @@ import type { RawRecordedEvent } from '../../events/envelope.js';
 import { eventDataProblems } from '../../events/validate.js';
 import { fromKafkaMessage } from '../shared/kafka/cloudEvents.js';
 import type { Topics } from '../shared/kafka/kafkaClient.js';
-import { superviseConsumer } from '../shared/kafka/supervisedConsumer.js';
+import { superviseGroupConsumer } from '../shared/kafka/supervisedConsumer.js';
 import type { ParkingLot } from '../shared/parking/parkingLot.js';
 import type { ReadModel } from './readModel.js';
 
@@ -39,22 +39,14 @@ export async function startKafkaProjector(deps: {
   const logger = deps.logger.child({ component: 'kafka-projector' });
   const processed = new Map<number, string>();
   let stopped = false;
-  const supervised = await superviseConsumer({
+  const supervised = await superviseGroupConsumer({
+    kafka: deps.kafka,
+    groupId: deps.groupId,
+    topic: deps.topics.users,
     logger,
-    create: () =>
-      deps.kafka.consumer({
-        groupId: deps.groupId,
-        maxWaitTimeInMs: 250,
-        // After a crash with a retriable error kafkajs restarts the consumer, unless we are
-        // stopping; after any other crash superviseConsumer starts a new one.
-        retry: { retries: 10, restartOnFailure: async () => !stopped },
-      }),
-    start: async (consumer) => {
-      await consumer.connect();
-      await consumer.subscribe({ topic: deps.topics.users, fromBeginning: true });
-      // run() resolves only once the group is joined, which waits out the session of a crashed
-      // predecessor (30 s): the process must not wait for that to start serving.
-      const running = consumer.run({
+    stopping: () => stopped,
+    run: (consumer) =>
+      consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         // Every partition of jit.users.v1 (6 as ensureTopics creates it) at once: each batch is its own
@@ -91,9 +83,7 @@ export async function startKafkaProjector(deps: {
           processed.set(batch.partition, String(next));
           await heartbeat();
         },
-      }).catch((error: unknown) => logger.error({ err: error }, 'the projector stopped'));
-      return { running };
-    },
+      }).catch((error: unknown) => logger.error({ err: error }, 'the projector stopped')),
   });
   return {
     processed: () => processed,

@@ -11,7 +11,7 @@ import { describeErrors, validatorFor } from '../../../schemas/registry.js';
 import type { LoginSucceeded } from '../../../schemas/types.gen.js';
 import { ServiceError } from '../../shared/errors.js';
 import type { Topics } from '../../shared/kafka/kafkaClient.js';
-import { superviseConsumer } from '../../shared/kafka/supervisedConsumer.js';
+import { superviseGroupConsumer } from '../../shared/kafka/supervisedConsumer.js';
 import type { ParkingLot } from '../../shared/parking/parkingLot.js';
 import { provisionOnLogin, type LoginHandlerDeps } from '../login/provisionOnLogin.js';
 
@@ -58,22 +58,14 @@ export async function startLoginConsumer(deps: {
       headers: {},
       reason,
     });
-  const supervised = await superviseConsumer({
+  const supervised = await superviseGroupConsumer({
+    kafka: deps.kafka,
+    groupId: deps.groupId,
+    topic: deps.topics.logins,
     logger,
-    create: () =>
-      deps.kafka.consumer({
-        groupId: deps.groupId,
-        maxWaitTimeInMs: 250,
-        // After a crash with a retriable error kafkajs restarts the consumer, unless we are
-        // stopping; after any other crash superviseConsumer starts a new one.
-        retry: { retries: 10, restartOnFailure: async () => !stopped },
-      }),
-    start: async (consumer) => {
-      await consumer.connect();
-      await consumer.subscribe({ topic: deps.topics.logins, fromBeginning: true });
-      // run() resolves only once the group is joined, which waits out the session of a crashed
-      // predecessor (30 s): the process (and its HTTP API) must not wait for that to start serving.
-      const running = consumer.run({
+    stopping: () => stopped,
+    run: (consumer) =>
+      consumer.run({
         partitionsConsumedConcurrently: 3,
         eachMessage: async ({ topic, partition, message }) => {
           const parsed = parseLoginMessage(message);
@@ -97,9 +89,7 @@ export async function startLoginConsumer(deps: {
           }
           handled += 1;
         },
-      }).catch((error: unknown) => logger.error({ err: error }, 'the login consumer stopped'));
-      return { running };
-    },
+      }).catch((error: unknown) => logger.error({ err: error }, 'the login consumer stopped')),
   });
   return {
     handled: () => handled,

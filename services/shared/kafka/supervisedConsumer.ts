@@ -6,7 +6,7 @@
  * new consumer (same group, so it resumes from the committed offsets) after a growing delay,
  * until stop().
  */
-import type { Consumer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export type SupervisedConsumer = { stop(): Promise<void> };
@@ -75,4 +75,35 @@ export async function superviseConsumer(options: SuperviseOptions): Promise<Supe
       await running;
     },
   };
+}
+
+/**
+ * The service's consumers: one topic, read from the beginning by a consumer group, supervised.
+ * `run` starts the connected, subscribed consumer (consumer.run) and answers its promise.
+ */
+export function superviseGroupConsumer(options: {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  logger: Logger;
+  /** True once the owner is stopping: kafkajs then restarts nothing either. */
+  stopping: () => boolean;
+  run: (consumer: Consumer) => Promise<void>;
+}): Promise<SupervisedConsumer> {
+  return superviseConsumer({
+    logger: options.logger,
+    create: () =>
+      options.kafka.consumer({
+        groupId: options.groupId,
+        maxWaitTimeInMs: 250,
+        retry: { retries: 10, restartOnFailure: async () => !options.stopping() },
+      }),
+    start: async (consumer) => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      // run() resolves only once the group is joined, which waits out the session of a crashed
+      // predecessor (30 s): the process (and its HTTP API) must not wait for that to start serving.
+      return { running: options.run(consumer) };
+    },
+  });
 }
