@@ -228,8 +228,11 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
     groupsOf: db.prepare<[string], { group_name: string }>(`SELECT group_name FROM ${t.groups} WHERE user_id = ? ORDER BY group_key`),
   };
 
-  /** Writes a user's rows; given the state it was folded from, only the groups and identities that changed. */
-  const save = (userId: string, projected: ProjectedUser, before?: ProjectedUser | 'unknown') => {
+  /**
+   * Writes a user's rows. Without `before` its groups and identities are written anew; with it
+   * (the stored users the batch was folded onto) only those that changed, as on PostgreSQL.
+   */
+  const save = (userId: string, projected: ProjectedUser, before?: ReadonlyMap<string, ProjectedUser>) => {
     const { state, position } = projected;
     if (state.status !== 'provisioned') return;
     s.upsert.run({
@@ -248,7 +251,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
       position,
       state: stateColumn(userId, state),
     });
-    const changed = before === 'unknown' ? { groups: true, identities: true } : changedParts(before?.state, state);
+    const changed = before ? changedParts(before.get(userId)?.state, state) : { groups: true, identities: true };
     if (changed.groups) {
       s.deleteGroups.run(userId);
       for (const membership of Object.values(state.groups)) {
@@ -297,7 +300,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
 
   const saveUsers = db.transaction((users: ReadonlyMap<string, ProjectedUser>, projection: string, checkpoint: number) => {
     indexIdentities();
-    for (const [userId, projected] of users) save(userId, projected, 'unknown');
+    for (const [userId, projected] of users) save(userId, projected);
     s.saveCheckpoint.run(projection, checkpoint);
   });
 
@@ -309,7 +312,7 @@ export function getSqliteReadModel(db: SqliteDatabase, options: SqliteReadModelO
       if (stored) loaded.set(userId, stored);
       return stored;
     });
-    for (const [userId, projected] of touched) save(userId, projected, loaded.get(userId));
+    for (const [userId, projected] of touched) save(userId, projected, loaded);
     if (checkpoint !== undefined) s.saveCheckpoint.run(projection, checkpoint);
     else if (events.length > 0) s.saveCheckpoint.run(projection, Math.max(events.at(-1)!.position, s.checkpoint.get(projection)?.position ?? 0));
   });

@@ -57,6 +57,8 @@ export async function superviseConsumer(options: SuperviseOptions): Promise<Supe
         if (stopped) return;
         try {
           await launch();
+          // stop() came while the new consumer was connecting: it disconnected a consumer mid-start.
+          if (stopped) return void (await current?.disconnect().catch(() => undefined));
           logger.info({ attempt }, 'a new Kafka consumer is running');
         } catch (error) {
           logger.warn({ err: error, attempt }, 'the new Kafka consumer did not start; trying again');
